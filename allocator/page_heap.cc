@@ -1,0 +1,413 @@
+#include "allocator/page_heap.h"
+
+#include <errno.h>
+
+#include "allocator/page_map.h"
+#include "allocator/system_allocator.h"
+
+namespace rseqmalloc {
+
+RSEQMALLOC_CONSTINIT PageHeap g_page_heap;
+
+namespace {
+
+constexpr size_t kNoRun = PageHeap::kMaxExactPages + 1;
+constexpr size_t kBitmapWords = (PageHeap::kMaxExactPages + 64) / 64;
+// Requests above half the address space cannot succeed; refusing them early also keeps every
+// page count below this and every byte count below 2^47, so nothing later overflows.
+constexpr size_t kMaxRequestPages = (size_t{1} << (kAddressBits - 1)) >> kPageShift;
+// A split makes at most two new runs (before and after the piece taken).
+constexpr size_t kSparesNeeded = 2;
+constexpr size_t kSpareRefill = 16;
+// Runs taken out per release round: bounds the time under the lock and the stack used.
+constexpr size_t kReleaseBatch = 16;
+
+// Smallest i >= from with bit i set and i <= kMaxExactPages, else kNoRun.
+size_t NextSetBit(const uint64_t* bits, size_t from) {
+  for (size_t w = from / 64; w < kBitmapWords; ++w) {
+    uint64_t word = bits[w];
+    if (w == from / 64) word &= ~uint64_t{0} << (from % 64);
+    if (word != 0) {
+      const size_t i = w * 64 + static_cast<size_t>(__builtin_ctzll(word));
+      return i <= PageHeap::kMaxExactPages ? i : kNoRun;
+    }
+  }
+  return kNoRun;
+}
+
+// Largest i with bit i set, else 0 (list 0 is never used).
+size_t LastSetBit(const uint64_t* bits) {
+  for (size_t w = kBitmapWords; w-- > 0;) {
+    if (bits[w] != 0) return w * 64 + 63 - static_cast<size_t>(__builtin_clzll(bits[w]));
+  }
+  return 0;
+}
+
+// Pages to skip from `first` to reach a multiple of `align`.
+inline size_t AlignLead(PageId first, size_t align) { return (0 - first) & (align - 1); }
+
+void InitRun(Span* s, PageId first, size_t n, Span::State state) {
+  *s = Span{};
+  s->first_page = first;
+  s->num_pages = n;
+  s->state = state;
+}
+
+}  // namespace
+
+void PageHeap::InsertLocked(Span* s) {
+  RunLists& lists = ListsFor(s->state);
+  const size_t n = s->num_pages;
+  if (n <= kMaxExactPages) {
+    lists.exact[n].Insert(s);
+    lists.nonempty[n / 64] |= uint64_t{1} << (n % 64);
+  } else {
+    // Kept sorted so that the first fit is the best fit, lower address first among equals
+    // (which packs allocations towards the start of regions).
+    Span* at = lists.large.First();
+    while (at != nullptr && (at->num_pages < n || (at->num_pages == n && at->first_page < s->first_page))) {
+      at = at->next;
+    }
+    lists.large.InsertBefore(at, s);
+  }
+  ++lists.runs;
+}
+
+void PageHeap::RemoveLocked(Span* s) {
+  RunLists& lists = ListsFor(s->state);
+  const size_t n = s->num_pages;
+  if (n <= kMaxExactPages) {
+    lists.exact[n].Remove(s);
+    if (lists.exact[n].Empty()) lists.nonempty[n / 64] &= ~(uint64_t{1} << (n % 64));
+  } else {
+    lists.large.Remove(s);
+  }
+  --lists.runs;
+}
+
+Span* PageHeap::FindInLocked(RunLists& lists, size_t n, size_t align, size_t* lead,
+                             size_t* found_pages) {
+  if (n <= kMaxExactPages) {
+    for (size_t len = NextSetBit(lists.nonempty, n); len != kNoRun;
+         len = NextSetBit(lists.nonempty, len + 1)) {
+      // Unaligned requests take the first run; aligned ones walk until one fits (any run of
+      // n + align - 1 pages or more fits, so the walk is short unless alignment is unusual).
+      for (Span* r = lists.exact[len].First(); r != nullptr; r = r->next) {
+        const size_t l = AlignLead(r->first_page, align);
+        if (l + n <= len) {
+          *lead = l;
+          *found_pages = len;
+          return r;
+        }
+      }
+    }
+  }
+  for (Span* r = lists.large.First(); r != nullptr; r = r->next) {
+    if (r->num_pages < n) continue;
+    const size_t l = AlignLead(r->first_page, align);
+    if (l + n <= r->num_pages) {
+      *lead = l;
+      *found_pages = r->num_pages;
+      return r;
+    }
+  }
+  return nullptr;
+}
+
+Span* PageHeap::FindLocked(size_t n, size_t align, size_t* lead) {
+  // Best fit over both kinds of free run; on a tie the resident (free) run wins, since it
+  // costs no page faults.
+  size_t free_lead = 0, free_pages = 0, ret_lead = 0, ret_pages = 0;
+  Span* f = FindInLocked(free_, n, align, &free_lead, &free_pages);
+  Span* r = FindInLocked(returned_, n, align, &ret_lead, &ret_pages);
+  if (f != nullptr && (r == nullptr || free_pages <= ret_pages)) {
+    *lead = free_lead;
+    return f;
+  }
+  *lead = ret_lead;
+  return r;
+}
+
+Span* PageHeap::LargestFreeRunLocked() {
+  if (!free_.large.Empty()) return free_.large.Last();
+  const size_t len = LastSetBit(free_.nonempty);
+  return len == 0 ? nullptr : free_.exact[len].First();
+}
+
+Span* PageHeap::TakeSpareLocked() {
+  Span* s = spares_;
+  spares_ = s->next;
+  __atomic_store_n(&spare_count_, spare_count_ - 1, __ATOMIC_RELAXED);
+  return s;
+}
+
+void PageHeap::PutSpareLocked(Span* s) {
+  s->next = spares_;
+  spares_ = s;
+  __atomic_store_n(&spare_count_, spare_count_ + 1, __ATOMIC_RELAXED);
+}
+
+bool PageHeap::EnsureSpares() {
+  if (__atomic_load_n(&spare_count_, __ATOMIC_RELAXED) >= kSparesNeeded) return true;
+  // Allocated without our lock: the pool may need fresh metadata, which may mmap.
+  Span* batch = nullptr;
+  for (size_t i = 0; i < kSpareRefill; ++i) {
+    Span* s = span_pool_.New();
+    if (s == nullptr) break;
+    s->next = batch;
+    batch = s;
+  }
+  SpinLockHolder h(&lock_);
+  while (batch != nullptr) {
+    Span* s = batch;
+    batch = batch->next;
+    PutSpareLocked(s);
+  }
+  return spare_count_ >= kSparesNeeded;
+}
+
+// Splits `run` (already out of the lists) into [lead pages | n pages | rest], puts the outer
+// pieces back in the lists in the run's state, and returns the middle piece with its first and
+// last page mapped. Needs kSparesNeeded spares. The caller sets the middle's state and stats.
+Span* PageHeap::CarveLocked(Span* run, size_t lead, size_t n) {
+  const Span::State state = run->state;
+  if (lead > 0) {
+    Span* head = TakeSpareLocked();
+    InitRun(head, run->first_page, lead, state);
+    pagemap_->Set(head->first_page, head);
+    pagemap_->Set(head->last_page(), head);
+    InsertLocked(head);
+    run->first_page += lead;
+    run->num_pages -= lead;
+  }
+  if (run->num_pages > n) {
+    Span* tail = TakeSpareLocked();
+    InitRun(tail, run->first_page + n, run->num_pages - n, state);
+    pagemap_->Set(tail->first_page, tail);
+    pagemap_->Set(tail->last_page(), tail);
+    InsertLocked(tail);
+    run->num_pages = n;
+  }
+  pagemap_->Set(run->first_page, run);
+  pagemap_->Set(run->last_page(), run);
+  return run;
+}
+
+// Merges s (state kFree or kReturned, not in any list) with neighbours of the same state and
+// inserts the result. Free and returned runs are deliberately not merged with each other: the
+// result would be partly resident, so either the merge madvises (a syscall on the free path) or
+// the stats lie about residency. The next ReleaseFree turns the free part into a returned run,
+// which then merges.
+void PageHeap::MergeAndInsertLocked(Span* s) {
+  const Span::State state = s->state;
+  const PageId old_first = s->first_page;
+  const PageId old_last = s->last_page();
+  if (old_first > 0) {
+    Span* left = pagemap_->GetSpan(old_first - 1);
+    if (left != nullptr && left->state == state && left->last_page() == old_first - 1) {
+      RemoveLocked(left);
+      pagemap_->Set(left->last_page(), nullptr);
+      s->first_page = left->first_page;
+      s->num_pages += left->num_pages;
+      PutSpareLocked(left);
+    }
+  }
+  Span* right = pagemap_->GetSpan(old_last + 1);
+  if (right != nullptr && right->state == state && right->first_page == old_last + 1) {
+    RemoveLocked(right);
+    pagemap_->Set(right->first_page, nullptr);
+    s->num_pages += right->num_pages;
+    PutSpareLocked(right);
+  }
+  // Pages that became interior read nullptr (the invariant for free runs); the ends map to s.
+  if (old_first != s->first_page) pagemap_->Set(old_first, nullptr);
+  if (old_last != s->last_page()) pagemap_->Set(old_last, nullptr);
+  pagemap_->Set(s->first_page, s);
+  pagemap_->Set(s->last_page(), s);
+  InsertLocked(s);
+}
+
+bool PageHeap::Grow(size_t n, size_t align) {
+  size_t align_bytes = align << kPageShift;
+  if (align_bytes < kHugePageSize) align_bytes = kHugePageSize;
+  size_t needed;
+  if (!RoundUpChecked(n << kPageShift, kHugePageSize, &needed)) return false;
+  size_t bytes = needed < kMinGrowBytes ? kMinGrowBytes : needed;
+  void* region = SystemAlloc(bytes, align_bytes);
+  if (region == nullptr && bytes > needed) {
+    // Under an address-space limit the big reservation may fail where the request fits.
+    bytes = needed;
+    region = SystemAlloc(bytes, align_bytes);
+  }
+  if (region == nullptr) return false;
+  const PageId first = PageIdOf(region);
+  const size_t pages = bytes >> kPageShift;
+  Span* s = nullptr;
+  if (!pagemap_->Ensure(first, pages) || (s = span_pool_.New()) == nullptr) {
+    SystemUnmap(region, bytes);
+    return false;
+  }
+  SpinLockHolder h(&lock_);
+  // Untouched mmap memory is not resident and reads zero: exactly a returned run.
+  InitRun(s, first, pages, Span::State::kReturned);
+  system_bytes_ += bytes;
+  returned_bytes_ += bytes;
+  ++grows_;
+  MergeAndInsertLocked(s);
+  return true;
+}
+
+Span* PageHeap::NewAligned(size_t num_pages, size_t align_pages) {
+  if (num_pages == 0 || !IsPowerOfTwo(align_pages) || align_pages > kMaxAlignPages) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  if (num_pages > kMaxRequestPages) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  for (;;) {
+    if (!EnsureSpares()) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    Span* span = nullptr;
+    bool short_of_spares = false;
+    {
+      SpinLockHolder h(&lock_);
+      if (spare_count_ < kSparesNeeded) {
+        short_of_spares = true;  // another thread used them between EnsureSpares and here
+      } else {
+        size_t lead = 0;
+        Span* run = FindLocked(num_pages, align_pages, &lead);
+        if (run != nullptr) {
+          const bool was_free = run->state == Span::State::kFree;
+          RemoveLocked(run);
+          span = CarveLocked(run, lead, num_pages);
+          span->state = Span::State::kLarge;
+          const size_t bytes = span->bytes();
+          if (was_free) {
+            free_bytes_ -= bytes;
+          } else {
+            returned_bytes_ -= bytes;
+          }
+          in_use_bytes_ += bytes;
+          ++live_spans_;
+          ++total_allocs_;
+        }
+      }
+    }
+    if (span != nullptr) {
+      // The interior pages are ours alone now; mapping them outside the lock keeps the
+      // section short for big spans.
+      pagemap_->SetRange(span->first_page, span->num_pages, span);
+      return span;
+    }
+    if (short_of_spares) continue;
+    if (!Grow(num_pages, align_pages)) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
+}
+
+void PageHeap::Delete(Span* span) {
+  if (span == nullptr) return;
+  if (span->state != Span::State::kLarge && span->state != Span::State::kSmall) {
+    __builtin_trap();  // double delete or a span that never came from New
+  }
+  const PageId first = span->first_page;
+  const size_t n = span->num_pages;
+  // Still ours until it is in the lists: clear what only we can see without the lock. The
+  // first and last page keep pointing at the span (state kLarge/kSmall), so a neighbour being
+  // deleted concurrently does not merge with it yet.
+  pagemap_->SetSizeClass(first, n, 0);
+  if (n > 2) pagemap_->SetRange(first + 1, n - 2, nullptr);
+  SpinLockHolder h(&lock_);
+  InitRun(span, first, n, Span::State::kFree);
+  in_use_bytes_ -= n << kPageShift;
+  free_bytes_ += n << kPageShift;
+  --live_spans_;
+  MergeAndInsertLocked(span);
+}
+
+size_t PageHeap::ReleaseFree(size_t bytes) {
+  const bool all = bytes == 0;
+  size_t released = 0;
+  bool failed = false;
+  while (!failed && (all || released < bytes)) {
+    EnsureSpares();  // best effort: without spares whole runs are released
+    Span* batch[kReleaseBatch];
+    size_t count = 0;
+    {
+      SpinLockHolder h(&lock_);
+      size_t planned = released;
+      while (count < kReleaseBatch && (all || planned < bytes)) {
+        Span* run = LargestFreeRunLocked();
+        if (run == nullptr) break;
+        RemoveLocked(run);
+        size_t want = run->num_pages;
+        size_t lead = 0;
+        if (!all) {
+          // Release whole hugepages: a partial madvise of a hugepage splits it and keeps
+          // the rest resident anyway.
+          size_t pages = PagesFor(bytes - planned);
+          RoundUpChecked(pages, kPagesPerHugePage, &pages);
+          if (pages < want) {
+            want = pages;
+            lead = AlignLead(run->first_page, kPagesPerHugePage);
+            if (lead + want > run->num_pages) lead = 0;
+          }
+        }
+        if (want < run->num_pages && spare_count_ < kSparesNeeded) {
+          want = run->num_pages;  // cannot split without spares: release the whole run
+          lead = 0;
+        }
+        if (want < run->num_pages || lead > 0) run = CarveLocked(run, lead, want);
+        // In flight: looks allocated, so neighbours being freed do not merge with it.
+        run->state = Span::State::kLarge;
+        batch[count++] = run;
+        planned += run->bytes();
+      }
+    }
+    if (count == 0) break;
+    bool ok[kReleaseBatch];
+    for (size_t i = 0; i < count; ++i) ok[i] = SystemRelease(batch[i]->start(), batch[i]->bytes());
+    SpinLockHolder h(&lock_);
+    for (size_t i = 0; i < count; ++i) {
+      Span* run = batch[i];
+      ++release_calls_;
+      if (ok[i]) {
+        run->state = Span::State::kReturned;
+        free_bytes_ -= run->bytes();
+        returned_bytes_ += run->bytes();
+        released_bytes_ += run->bytes();
+        released += run->bytes();
+      } else {
+        run->state = Span::State::kFree;
+        failed = true;  // do not spin on a run the kernel refuses
+      }
+      MergeAndInsertLocked(run);
+    }
+  }
+  return released;
+}
+
+PageHeap::Stats PageHeap::GetStats() {
+  SpinLockHolder h(&lock_);
+  Stats s;
+  s.system_bytes = system_bytes_;
+  s.free_bytes = free_bytes_;
+  s.returned_bytes = returned_bytes_;
+  s.in_use_bytes = in_use_bytes_;
+  s.large_allocs = live_spans_;
+  s.total_allocs = total_allocs_;
+  s.grows = grows_;
+  s.release_calls = release_calls_;
+  s.released_bytes = released_bytes_;
+  s.free_runs = free_.runs;
+  s.returned_runs = returned_.runs;
+  return s;
+}
+
+}  // namespace rseqmalloc

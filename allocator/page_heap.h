@@ -1,0 +1,123 @@
+// The page heap: runs of pages, handed out as spans, taken back and coalesced, and given back
+// to the OS on request. See docs/page_heap.md for the policies and why.
+#ifndef RSEQMALLOC_ALLOCATOR_PAGE_HEAP_H_
+#define RSEQMALLOC_ALLOCATOR_PAGE_HEAP_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allocator/common.h"
+#include "allocator/metadata_arena.h"
+#include "allocator/page_map.h"
+#include "allocator/span.h"
+#include "allocator/span_list.h"
+#include "allocator/spin_lock.h"
+
+namespace rseqmalloc {
+
+class PageHeap {
+ public:
+  // Runs of up to this many pages live in exact-size lists; longer ones in one sorted list.
+  static constexpr size_t kMaxExactPages = 128;
+  // Address space is reserved in regions of at least this much, aligned to a hugepage.
+  static constexpr size_t kMinGrowBytes = size_t{64} << 20;
+  // Largest alignment NewAligned accepts, in pages (what SystemAlloc can align to: 1 GiB).
+  static constexpr size_t kMaxAlignPages = (size_t{1} << 30) >> kPageShift;
+
+  // The process has one heap on g_pagemap. Tests build more heaps, each on its own map: heaps
+  // sharing a map would see (and merge) each other's runs when their regions are adjacent.
+  constexpr explicit PageHeap(PageMap* pagemap = &g_pagemap) : pagemap_(pagemap) {}
+  PageHeap(const PageHeap&) = delete;
+  PageHeap& operator=(const PageHeap&) = delete;
+
+  // A span of num_pages pages in state kLarge, every page mapped to it in g_pagemap, its
+  // small-object fields zero. nullptr with errno = ENOMEM when the system has no memory (or the
+  // size is absurd). Memory from a fresh or released run reads zero; from a reused free run it
+  // holds old data.
+  Span* New(size_t num_pages) { return NewAligned(num_pages, 1); }
+  // Same, with the first page a multiple of align_pages (a power of two, <= kMaxAlignPages;
+  // otherwise nullptr with errno = EINVAL).
+  Span* NewAligned(size_t num_pages, size_t align_pages);
+
+  // Takes back a span from New (state kLarge or kSmall). Clears its size classes and pagemap
+  // entries, then merges it with free (not returned) neighbours. Never makes a syscall and
+  // never releases memory: that is ReleaseFree's job.
+  void Delete(Span* span);
+
+  // Releases up to `bytes` (0 = all) of free runs to the OS with madvise(MADV_DONTNEED),
+  // largest runs first and in whole 2 MiB hugepages where possible; the madvise calls happen
+  // with the lock dropped. Returns the number of bytes released (may exceed `bytes` by less
+  // than a hugepage).
+  size_t ReleaseFree(size_t bytes);
+
+  struct Stats {
+    size_t system_bytes;    // address space obtained from the system (never shrinks)
+    size_t free_bytes;      // in free runs, possibly resident
+    size_t returned_bytes;  // in free runs released to the OS (or never touched)
+    size_t in_use_bytes;    // in spans handed out by New
+    size_t large_allocs;    // spans handed out by New and not yet Deleted
+    // Added beyond the lead's interface:
+    size_t total_allocs;    // New/NewAligned successes since start
+    size_t grows;           // regions obtained from the system
+    size_t release_calls;   // madvise calls made by ReleaseFree
+    size_t released_bytes;  // bytes ReleaseFree has released since start
+    size_t free_runs;       // runs in the free (non-returned) lists
+    size_t returned_runs;   // runs in the returned lists
+  };
+  Stats GetStats();
+
+  // For fork handlers (and tests). Never held across a syscall.
+  SpinLock& lock() { return lock_; }
+
+  PageMap* pagemap() const { return pagemap_; }
+
+ private:
+  // One set of lists per free state (kFree, kReturned).
+  struct RunLists {
+    SpanList exact[kMaxExactPages + 1];  // index = run length in pages
+    SpanList large;                      // sorted by (num_pages, first_page)
+    uint64_t nonempty[(kMaxExactPages + 64) / 64] = {};  // bit i: exact[i] not empty
+    size_t runs = 0;
+  };
+
+  RunLists& ListsFor(Span::State state) {
+    return state == Span::State::kFree ? free_ : returned_;
+  }
+  void InsertLocked(Span* s);
+  void RemoveLocked(Span* s);
+  Span* FindLocked(size_t n, size_t align, size_t* lead);
+  Span* FindInLocked(RunLists& lists, size_t n, size_t align, size_t* lead, size_t* found_pages);
+  Span* LargestFreeRunLocked();
+  Span* CarveLocked(Span* run, size_t lead, size_t n);
+  void MergeAndInsertLocked(Span* s);
+  Span* TakeSpareLocked();
+  void PutSpareLocked(Span* s);
+  bool EnsureSpares();
+  bool Grow(size_t n, size_t align);
+
+  PageMap* const pagemap_;
+  SpinLock lock_;
+  RunLists free_;
+  RunLists returned_;
+  // Span objects reserved outside the lock, so that splitting a run under the lock never has
+  // to allocate metadata (which may mmap). Also where merged-away spans go.
+  Span* spares_ = nullptr;
+  size_t spare_count_ = 0;  // read without the lock as a hint
+  ObjectPool<Span> span_pool_;
+
+  size_t system_bytes_ = 0;
+  size_t free_bytes_ = 0;
+  size_t returned_bytes_ = 0;
+  size_t in_use_bytes_ = 0;
+  size_t live_spans_ = 0;
+  size_t total_allocs_ = 0;
+  size_t grows_ = 0;
+  size_t release_calls_ = 0;
+  size_t released_bytes_ = 0;
+};
+
+extern PageHeap g_page_heap;
+
+}  // namespace rseqmalloc
+
+#endif  // RSEQMALLOC_ALLOCATOR_PAGE_HEAP_H_

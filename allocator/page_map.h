@@ -1,0 +1,98 @@
+// The pagemap: page id -> span and page id -> size class, for free() without a size.
+//
+// A two-level radix tree over the 2^35 page ids of a 48-bit address space. The root is a
+// fixed array in .bss (1 MiB of address space, resident only where touched); each leaf covers
+// 2^18 pages (2 GiB of address space) and holds one Span* and one size-class byte per page,
+// in two separate arrays so that the size-class lookup of free() touches one byte, not a
+// pointer's cache line. Leaves come from MetadataAlloc and are never freed, which is what lets
+// readers go without locks: a leaf pointer, once published, stays valid forever.
+#ifndef RSEQMALLOC_ALLOCATOR_PAGE_MAP_H_
+#define RSEQMALLOC_ALLOCATOR_PAGE_MAP_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allocator/common.h"
+#include "allocator/span.h"
+#include "allocator/spin_lock.h"
+
+namespace rseqmalloc {
+
+class PageMap {
+ public:
+  static constexpr int kPageIdBits = kAddressBits - static_cast<int>(kPageShift);  // 35
+  static constexpr int kLeafBits = 18;
+  static constexpr int kRootBits = kPageIdBits - kLeafBits;  // 17
+  static constexpr size_t kLeafLength = size_t{1} << kLeafBits;
+  static constexpr size_t kRootLength = size_t{1} << kRootBits;
+
+  constexpr PageMap() : root_{}, leaves_(0) {}
+  PageMap(const PageMap&) = delete;
+  PageMap& operator=(const PageMap&) = delete;
+
+  // Makes sure leaves exist for pages [first, first + n). May mmap (takes only the pagemap's
+  // own lock, which no fast path waits for): call it before taking the page heap's lock.
+  // Returns false on OOM or for a range outside the 48-bit address space.
+  bool Ensure(PageId first, size_t n);
+
+  // nullptr for pages that no span covers (or whose leaf does not exist), for any address.
+  // Within a free run only the first and last page map to the run (interior pages read
+  // nullptr); pages of a span handed out by the page heap all map to it.
+  Span* GetSpan(PageId p) const {
+    const Leaf* leaf = LeafFor(p);
+    if (leaf == nullptr) return nullptr;
+    return __atomic_load_n(&leaf->span[p & (kLeafLength - 1)], __ATOMIC_RELAXED);
+  }
+
+  // 0 unless the page belongs to a small span whose class was set.
+  uint8_t GetSizeClass(PageId p) const {
+    const Leaf* leaf = LeafFor(p);
+    if (leaf == nullptr) return 0;
+    return __atomic_load_n(&leaf->size_class[p & (kLeafLength - 1)], __ATOMIC_RELAXED);
+  }
+
+  // The setters require the range to have been Ensure'd (they trap otherwise: writing a page
+  // we have no leaf for is a heap bug). Entries are written with relaxed atomic stores so that
+  // lock-free readers never see torn values; ordering comes from the callers' locks.
+  void Set(PageId p, Span* s) {
+    Leaf* leaf = LeafOrDie(p);
+    __atomic_store_n(&leaf->span[p & (kLeafLength - 1)], s, __ATOMIC_RELAXED);
+  }
+  void SetRange(PageId first, size_t n, Span* s);
+  void SetSizeClass(PageId first, size_t n, uint8_t cl);
+
+  // Leaves allocated so far (each kLeafBytes of metadata address space).
+  size_t leaves() const { return __atomic_load_n(&leaves_, __ATOMIC_RELAXED); }
+
+ private:
+  struct Leaf {
+    Span* span[kLeafLength];
+    uint8_t size_class[kLeafLength];
+  };
+
+ public:
+  static constexpr size_t kLeafBytes = sizeof(Leaf);
+
+ private:
+  const Leaf* LeafFor(PageId p) const {
+    if ((p >> kPageIdBits) != 0) return nullptr;
+    // Acquire pairs with the release in Ensure: a reader that sees the leaf sees it zeroed.
+    return __atomic_load_n(&root_[p >> kLeafBits], __ATOMIC_ACQUIRE);
+  }
+  Leaf* LeafOrDie(PageId p) {
+    Leaf* leaf = (p >> kPageIdBits) == 0 ? __atomic_load_n(&root_[p >> kLeafBits], __ATOMIC_ACQUIRE)
+                                         : nullptr;
+    if (leaf == nullptr) __builtin_trap();
+    return leaf;
+  }
+
+  Leaf* root_[kRootLength];
+  size_t leaves_;
+  SpinLock lock_;  // serialises leaf creation only
+};
+
+extern PageMap g_pagemap;
+
+}  // namespace rseqmalloc
+
+#endif  // RSEQMALLOC_ALLOCATOR_PAGE_MAP_H_

@@ -1,0 +1,64 @@
+// Size classes: which object size a request is rounded to, and how each class is carved and
+// cached. The numbers are generated (tools/gen_size_classes.py -> size_class_table.inc);
+// docs/size_classes.md explains the choices.
+#ifndef RSEQMALLOC_ALLOCATOR_SIZE_CLASSES_H_
+#define RSEQMALLOC_ALLOCATOR_SIZE_CLASSES_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allocator/common.h"
+
+namespace rseqmalloc {
+
+namespace size_class_table {
+#include "allocator/size_class_table.inc"
+}  // namespace size_class_table
+
+// Including class 0, which is unused (it means "not a small size" / "not a small span").
+inline constexpr size_t kNumClasses = size_class_table::kNumClasses;
+
+class SizeMap {
+ public:
+  // The smallest class whose size is >= size; size 0 gets the smallest class; 0 for
+  // size > kMaxSmallSize. One compare, one select, one byte load: no loop, no division.
+  static uint32_t ClassFor(size_t size) {
+    if (size > kMaxSmallSize) return 0;
+    return size_class_table::kClassIndex[LookupIndex(size)];
+  }
+
+  // The smallest class whose size is >= size and a multiple of align (align <= kPageSize,
+  // a power of two; 0 and 1 mean no constraint). 0 if there is none (size too big or align
+  // beyond a page). For memalign and aligned new: not on the plain malloc path, so it may loop.
+  static uint32_t ClassForAligned(size_t size, size_t align) {
+    if (align > kPageSize) return 0;
+    uint32_t cl = ClassFor(size);
+    if (cl == 0 || align <= 1) return cl;
+    for (; cl < kNumClasses; ++cl) {
+      if (size_class_table::kClassSize[cl] % align == 0) return cl;
+    }
+    return 0;
+  }
+
+  static size_t ClassSize(uint32_t cl) { return size_class_table::kClassSize[cl]; }
+  static size_t ClassPages(uint32_t cl) { return size_class_table::kClassPages[cl]; }
+  // Objects moved per transfer between the per-CPU cache and the transfer cache.
+  static uint32_t BatchSize(uint32_t cl) { return size_class_table::kBatchSize[cl]; }
+  // Upper bound for a per-CPU cache's capacity of this class, in objects.
+  static uint16_t MaxCapacity(uint32_t cl) { return size_class_table::kMaxCapacity[cl]; }
+  static uint32_t ObjectsPerSpan(uint32_t cl) { return size_class_table::kObjectsPerSpan[cl]; }
+
+  // Index into the lookup table: 8-byte steps up to 1 KiB, 128-byte steps above (offset so
+  // that the two ranges are contiguous). Exposed for tests.
+  static constexpr size_t LookupIndex(size_t size) {
+    return size <= 1024 ? (size + 7) >> 3 : (size + 127 + (120 << 7)) >> 7;
+  }
+};
+
+static_assert(SizeMap::LookupIndex(kMaxSmallSize) + 1 == size_class_table::kIndexLength,
+              "the lookup table must end exactly at kMaxSmallSize");
+static_assert(kNumClasses <= 256, "class numbers are stored in bytes");
+
+}  // namespace rseqmalloc
+
+#endif  // RSEQMALLOC_ALLOCATOR_SIZE_CLASSES_H_

@@ -1,0 +1,44 @@
+// A span: a run of contiguous pages, the unit the page heap hands out and takes back.
+#ifndef RSEQMALLOC_ALLOCATOR_SPAN_H_
+#define RSEQMALLOC_ALLOCATOR_SPAN_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allocator/common.h"
+
+namespace rseqmalloc {
+
+struct Span {
+  PageId first_page;
+  size_t num_pages;
+
+  enum class State : uint8_t {
+    kFree,      // in the page heap, pages possibly resident
+    kReturned,  // in the page heap, pages released to the OS (read as zero when next touched)
+    kLarge,     // handed out by the page heap (one allocation, or about to become kSmall)
+    kSmall,     // carved into objects of size_class (set by the central free list)
+  };
+  State state;
+  uint8_t size_class;  // 0 = not a small span
+
+  // Small-object bookkeeping, owned by the central free list.
+  void* free_objects;     // singly linked list threaded through free objects
+  uint32_t allocated;     // objects handed out
+  uint32_t capacity;      // objects in the span
+  uint32_t bump_index;    // [bump_index, capacity) were never handed out (lazy carving)
+  uint8_t occupancy_bin;  // used by the central list
+
+  // Intrusive list links: page heap free lists, or central lists.
+  Span* prev;
+  Span* next;
+
+  void* start() const { return AddressOf(first_page); }
+  size_t bytes() const { return num_pages << kPageShift; }
+  PageId last_page() const { return first_page + num_pages - 1; }
+  bool is_free() const { return state == State::kFree || state == State::kReturned; }
+};
+
+}  // namespace rseqmalloc
+
+#endif  // RSEQMALLOC_ALLOCATOR_SPAN_H_

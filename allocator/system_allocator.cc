@@ -1,0 +1,84 @@
+#include "allocator/system_allocator.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "allocator/common.h"
+
+namespace rseqmalloc {
+namespace {
+
+// Cached because sysconf may be slow and is called on every mapping; 0 means "not read yet".
+// A race only makes two threads read the same value.
+std::atomic<size_t> g_system_page_size{0};
+
+}  // namespace
+
+size_t SystemPageSize() {
+  size_t size = g_system_page_size.load(std::memory_order_relaxed);
+  if (size == 0) {
+    const long value = sysconf(_SC_PAGESIZE);
+    size = value > 0 ? static_cast<size_t>(value) : 4096;
+    g_system_page_size.store(size, std::memory_order_relaxed);
+  }
+  return size;
+}
+
+void* SystemAlloc(size_t bytes, size_t alignment) {
+  const size_t os_page = SystemPageSize();
+  if (bytes == 0 || !IsPowerOfTwo(alignment) || alignment > kMaxSystemAlignment) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  if (alignment < os_page) alignment = os_page;
+  size_t length;
+  if (!RoundUpChecked(bytes, os_page, &length)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  // mmap already returns kernel-page-aligned memory; anything stricter is obtained by
+  // over-mapping and trimming, which costs address space only for the duration of the call.
+  const size_t slack = alignment - os_page;
+  if (length > ~size_t{0} - slack) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  const size_t mapped = length + slack;
+  // MAP_NORESERVE: regions are reserved large and touched lazily, so they must not count
+  // against overcommit accounting up front.
+  void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;  // errno set by mmap
+  if (slack == 0) return raw;
+
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (begin + alignment - 1) & ~(uintptr_t{alignment} - 1);
+  const size_t head = aligned - begin;
+  const size_t tail = mapped - head - length;
+  const int saved_errno = errno;
+  if (head != 0) munmap(raw, head);
+  if (tail != 0) munmap(reinterpret_cast<void*>(aligned + length), tail);
+  errno = saved_errno;
+  return reinterpret_cast<void*>(aligned);
+}
+
+bool SystemRelease(void* start, size_t bytes) {
+  if (bytes == 0) return true;
+  const int saved_errno = errno;
+  const bool ok = madvise(start, bytes, MADV_DONTNEED) == 0;
+  errno = saved_errno;
+  return ok;
+}
+
+void SystemUnmap(void* start, size_t bytes) {
+  if (bytes == 0) return;
+  const int saved_errno = errno;
+  munmap(start, bytes);
+  errno = saved_errno;
+}
+
+}  // namespace rseqmalloc
