@@ -70,6 +70,8 @@ void* MetadataAlloc(size_t bytes, size_t alignment) {
   return reinterpret_cast<void*>(start);
 }
 
+SpinLock& MetadataArenaLock() { return g_arena.lock; }
+
 MetadataStats GetMetadataStats() {
   SpinLockHolder h(&g_arena.lock);
   return MetadataStats{g_arena.mapped_bytes, g_arena.allocated_bytes};

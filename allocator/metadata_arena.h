@@ -28,6 +28,10 @@ struct MetadataStats {
 };
 MetadataStats GetMetadataStats();
 
+// The arena's lock, for fork handlers: hold it across fork() so the child never inherits it
+// taken by a thread that no longer exists. Nothing else may be done with it.
+SpinLock& MetadataArenaLock();
+
 // A free-list recycler of T over MetadataAlloc. T must be trivially destructible and at least
 // pointer-sized in practice (the free list is threaded through freed objects; smaller T are
 // padded). New() returns zero-initialised objects (then default-constructed in place), nullptr
@@ -79,6 +83,9 @@ class ObjectPool {
     SpinLockHolder h(&lock_);
     return total_;
   }
+
+  // For fork handlers only.
+  SpinLock& lock() { return lock_; }
 
  private:
   struct FreeSlot {

@@ -393,6 +393,20 @@ size_t PageHeap::ReleaseFree(size_t bytes) {
   return released;
 }
 
+void PageHeap::LockAllForFork() {
+  pagemap_->lock().Lock();
+  span_pool_.lock().Lock();
+  MetadataArenaLock().Lock();
+  lock_.Lock();
+}
+
+void PageHeap::UnlockAllAfterFork() {
+  lock_.Unlock();
+  MetadataArenaLock().Unlock();
+  span_pool_.lock().Unlock();
+  pagemap_->lock().Unlock();
+}
+
 PageHeap::Stats PageHeap::GetStats() {
   SpinLockHolder h(&lock_);
   Stats s;

@@ -69,6 +69,12 @@ class PageHeap {
   // For fork handlers (and tests). Never held across a syscall.
   SpinLock& lock() { return lock_; }
 
+  // Takes every lock the back end uses (pagemap, span pool, metadata arena, then the heap's
+  // own, an order no other path contradicts) so that fork() cannot copy one held by another
+  // thread. Call from pthread_atfork's prepare; UnlockAllAfterFork from parent and child.
+  void LockAllForFork();
+  void UnlockAllAfterFork();
+
   PageMap* pagemap() const { return pagemap_; }
 
  private:

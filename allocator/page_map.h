@@ -61,6 +61,10 @@ class PageMap {
   void SetRange(PageId first, size_t n, Span* s);
   void SetSizeClass(PageId first, size_t n, uint8_t cl);
 
+  // For fork handlers only (guards leaf creation; Ensure takes the metadata arena's lock
+  // inside it).
+  SpinLock& lock() { return lock_; }
+
   // Leaves allocated so far (each kLeafBytes of metadata address space).
   size_t leaves() const { return __atomic_load_n(&leaves_, __ATOMIC_RELAXED); }
 
