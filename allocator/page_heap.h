@@ -46,8 +46,8 @@ class PageHeap {
 
   // Releases up to `bytes` (0 = all) of free runs to the OS with madvise(MADV_DONTNEED),
   // largest runs first and in whole 2 MiB hugepages where possible; the madvise calls happen
-  // with the lock dropped. Returns the number of bytes released (may exceed `bytes` by less
-  // than a hugepage).
+  // with the lock dropped. Returns the number of bytes released: it may exceed `bytes`, by the
+  // rounding to hugepages, or by a whole run when no spare span is at hand to split it.
   size_t ReleaseFree(size_t bytes);
 
   struct Stats {

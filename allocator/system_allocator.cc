@@ -67,9 +67,15 @@ void* SystemAlloc(size_t bytes, size_t alignment) {
 }
 
 bool SystemRelease(void* start, size_t bytes) {
-  if (bytes == 0) return true;
+  // Only whole kernel pages can be released. With 4 KiB kernel pages our 8 KiB runs always
+  // are; with 16/64 KiB pages (some aarch64 kernels) the partial pages at the ends stay
+  // resident, which costs a little memory and is otherwise harmless.
+  const uintptr_t os_page = SystemPageSize();
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(start) + os_page - 1) & ~(os_page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(start) + bytes) & ~(os_page - 1);
+  if (end <= begin) return true;
   const int saved_errno = errno;
-  const bool ok = madvise(start, bytes, MADV_DONTNEED) == 0;
+  const bool ok = madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED) == 0;
   errno = saved_errno;
   return ok;
 }

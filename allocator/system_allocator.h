@@ -16,9 +16,10 @@ inline constexpr size_t kMaxSystemAlignment = size_t{1} << 30;
 void* SystemAlloc(size_t bytes, size_t alignment);
 
 // Returns the physical memory behind [start, start + bytes) to the kernel with
-// madvise(MADV_DONTNEED) and keeps the mapping: the next touch faults in zero pages. start and
-// bytes must be multiples of the kernel page size. errno is preserved. Returns false if the
-// kernel refused (the memory then stays resident, which is harmless).
+// madvise(MADV_DONTNEED) and keeps the mapping: the next touch faults in zero pages. Only the
+// whole kernel pages inside the range are released (all of it when it is kernel-page aligned,
+// as 8 KiB runs are on 4 KiB-page kernels). errno is preserved. Returns false if the kernel
+// refused (the memory then stays resident, which is harmless).
 bool SystemRelease(void* start, size_t bytes);
 
 // Unmaps memory obtained from SystemAlloc. Only for undoing a mapping that could not be put to
