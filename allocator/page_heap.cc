@@ -43,6 +43,26 @@ size_t LastSetBit(const uint64_t* bits) {
   return 0;
 }
 
+// Bucket of a run longer than kMaxExactPages: 4 per power of two, by the two bits below the
+// leading one (129..159 -> 0, 160..191 -> 1, ..., 256..319 -> 4, ...).
+inline size_t LargeBucket(size_t pages) {
+  const int k = 63 - __builtin_clzll(pages);  // floor(log2(pages)), >= 7
+  return static_cast<size_t>(k - 7) * 4 + ((pages >> (k - 2)) & 3);
+}
+
+// Smallest set bit >= from among `bits` bits, else `bits`.
+size_t NextBucket(const uint64_t* words, size_t from, size_t bits) {
+  for (size_t w = from / 64; w * 64 < bits; ++w) {
+    uint64_t word = words[w];
+    if (w == from / 64) word &= ~uint64_t{0} << (from % 64);
+    if (word != 0) {
+      const size_t i = w * 64 + static_cast<size_t>(__builtin_ctzll(word));
+      return i < bits ? i : bits;
+    }
+  }
+  return bits;
+}
+
 // Pages to skip from `first` to reach a multiple of `align`.
 inline size_t AlignLead(PageId first, size_t align) { return (0 - first) & (align - 1); }
 
@@ -64,11 +84,13 @@ void PageHeap::InsertLocked(Span* s) {
   } else {
     // Kept sorted so that the first fit is the best fit, lower address first among equals
     // (which packs allocations towards the start of regions).
-    Span* at = lists.large.First();
+    const size_t b = LargeBucket(n);
+    Span* at = lists.large[b].First();
     while (at != nullptr && (at->num_pages < n || (at->num_pages == n && at->first_page < s->first_page))) {
       at = at->next;
     }
-    lists.large.InsertBefore(at, s);
+    lists.large[b].InsertBefore(at, s);
+    lists.large_nonempty[b / 64] |= uint64_t{1} << (b % 64);
   }
   ++lists.runs;
 }
@@ -80,7 +102,9 @@ void PageHeap::RemoveLocked(Span* s) {
     lists.exact[n].Remove(s);
     if (lists.exact[n].Empty()) lists.nonempty[n / 64] &= ~(uint64_t{1} << (n % 64));
   } else {
-    lists.large.Remove(s);
+    const size_t b = LargeBucket(n);
+    lists.large[b].Remove(s);
+    if (lists.large[b].Empty()) lists.large_nonempty[b / 64] &= ~(uint64_t{1} << (b % 64));
   }
   --lists.runs;
 }
@@ -102,13 +126,18 @@ Span* PageHeap::FindInLocked(RunLists& lists, size_t n, size_t align, size_t* le
       }
     }
   }
-  for (Span* r = lists.large.First(); r != nullptr; r = r->next) {
-    if (r->num_pages < n) continue;
-    const size_t l = AlignLead(r->first_page, align);
-    if (l + n <= r->num_pages) {
-      *lead = l;
-      *found_pages = r->num_pages;
-      return r;
+  // Buckets hold increasing lengths and each is sorted, so the first fit found is the best.
+  const size_t first_bucket = n > kMaxExactPages ? LargeBucket(n) : 0;
+  for (size_t b = NextBucket(lists.large_nonempty, first_bucket, kLargeBuckets); b < kLargeBuckets;
+       b = NextBucket(lists.large_nonempty, b + 1, kLargeBuckets)) {
+    for (Span* r = lists.large[b].First(); r != nullptr; r = r->next) {
+      if (r->num_pages < n) continue;
+      const size_t l = AlignLead(r->first_page, align);
+      if (l + n <= r->num_pages) {
+        *lead = l;
+        *found_pages = r->num_pages;
+        return r;
+      }
     }
   }
   return nullptr;
@@ -129,7 +158,9 @@ Span* PageHeap::FindLocked(size_t n, size_t align, size_t* lead) {
 }
 
 Span* PageHeap::LargestFreeRunLocked() {
-  if (!free_.large.Empty()) return free_.large.Last();
+  for (size_t b = kLargeBuckets; b-- > 0;) {
+    if (!free_.large[b].Empty()) return free_.large[b].Last();
+  }
   const size_t len = LastSetBit(free_.nonempty);
   return len == 0 ? nullptr : free_.exact[len].First();
 }

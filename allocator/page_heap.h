@@ -17,8 +17,12 @@ namespace rseqmalloc {
 
 class PageHeap {
  public:
-  // Runs of up to this many pages live in exact-size lists; longer ones in one sorted list.
+  // Runs of up to this many pages live in exact-size lists; longer ones in size buckets.
   static constexpr size_t kMaxExactPages = 128;
+  // Longer runs: 4 buckets per power of two of the length (129..2^35 pages), each a list
+  // sorted by (num_pages, first_page). Together they are one ordered structure, and an insert
+  // only walks runs of about the same length.
+  static constexpr size_t kLargeBuckets = 4 * (35 - 7 + 1);
   // Address space is reserved in regions of at least this much, aligned to a hugepage.
   static constexpr size_t kMinGrowBytes = size_t{64} << 20;
   // Largest alignment NewAligned accepts, in pages (what SystemAlloc can align to: 1 GiB).
@@ -81,8 +85,9 @@ class PageHeap {
   // One set of lists per free state (kFree, kReturned).
   struct RunLists {
     SpanList exact[kMaxExactPages + 1];  // index = run length in pages
-    SpanList large;                      // sorted by (num_pages, first_page)
+    SpanList large[kLargeBuckets];       // each sorted by (num_pages, first_page)
     uint64_t nonempty[(kMaxExactPages + 64) / 64] = {};  // bit i: exact[i] not empty
+    uint64_t large_nonempty[(kLargeBuckets + 63) / 64] = {};
     size_t runs = 0;
   };
 

@@ -150,6 +150,37 @@ TEST(PageHeapTest, SplitReusesFreeRunAndLeavesRemainder) {
   ExpectConsistent(heap);
 }
 
+TEST(PageHeapTest, BestFitAmongLongRuns) {
+  PageHeap* heap = FreshHeap();
+  const size_t lengths[] = {129, 200, 300, 1000, 5000, 20000};
+  PageId starts[6];
+  std::vector<Span*> guards;
+  std::vector<Span*> runs;
+  for (size_t len : lengths) {
+    Span* s = heap->New(len);
+    ASSERT_NE(s, nullptr);
+    runs.push_back(s);
+    guards.push_back(heap->New(1));  // keeps the runs apart once freed
+  }
+  for (int i = 0; i < 6; ++i) starts[i] = runs[i]->first_page;
+  for (Span* s : runs) heap->Delete(s);
+  // Each request lands in the shortest free run that holds it (free beats the returned rest
+  // of the region, which is longer).
+  const struct {
+    size_t pages;
+    int run;
+  } cases[] = {{250, 2}, {129, 0}, {4000, 4}, {130, 1}, {999, 3}, {6000, 5}};
+  for (const auto& c : cases) {
+    Span* s = heap->New(c.pages);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->first_page, starts[c.run]) << c.pages << " pages";
+    guards.push_back(s);
+  }
+  for (Span* s : guards) heap->Delete(s);
+  ExpectConsistent(heap);
+  EXPECT_EQ(heap->GetStats().in_use_bytes, 0u);
+}
+
 TEST(PageHeapTest, DeleteClearsSizeClasses) {
   PageHeap* heap = FreshHeap();
   Span* s = heap->New(3);
