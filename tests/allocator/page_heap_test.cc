@@ -23,11 +23,9 @@ namespace {
 // that is fine here). Heaps must not share a map: see PageHeap's constructor.
 PageHeap* FreshHeap() {
   // Kept reachable so that leak checkers (ASan) do not report the deliberate leak.
-  static PageHeap* heaps[64];
-  static int count = 0;
-  PageHeap* heap = new PageHeap(new PageMap());
-  if (count < 64) heaps[count++] = heap;
-  return heap;
+  static std::vector<PageHeap*>* heaps = new std::vector<PageHeap*>();
+  heaps->push_back(new PageHeap(new PageMap()));
+  return heaps->back();
 }
 
 void ExpectConsistent(PageHeap* heap) {
