@@ -77,6 +77,8 @@ class PerCpuSlab {
   size_t Length(int slot, size_t cl) const;    // racy read
   size_t Capacity(int slot, size_t cl) const;  // racy read
   size_t NumSlots() const { return num_slots_; }
+  // true once Init succeeded in a process where rseq is usable: fast paths can succeed.
+  bool Active() const { return Enabled(); }
   size_t NumClasses() const { return num_classes_; }
   bool SlotInitialized(int slot) const;
 

@@ -1,7 +1,12 @@
 // Single-thread behaviour of PerCpuSlab against a model, and the read-only-field check.
 #include "percpu/per_cpu_slab.h"
 
+#include <errno.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <random>
 #include <thread>
@@ -9,6 +14,7 @@
 
 #include "arch/rseq_abi.h"
 #include "gtest/gtest.h"
+#include "percpu/slice_extension.h"
 #include "tests/percpu/test_mode.h"
 
 namespace rseqmalloc {
@@ -59,6 +65,7 @@ TEST(PerCpuSlabBeforeInit, EverythingFailsCleanly) {
   EXPECT_EQ(idle.CurrentSlot(), -1);
   EXPECT_EQ(idle.Grow(0, 4), 0u);
   EXPECT_EQ(idle.NumSlots(), 0u);
+  EXPECT_FALSE(idle.Active());
   EXPECT_FALSE(idle.SlotInitialized(0));
   EXPECT_EQ(idle.Length(0, 0), 0u);
   memcpy(tcb_after, arch::ThreadPointer(), sizeof(tcb_after));
@@ -68,6 +75,7 @@ TEST(PerCpuSlabBeforeInit, EverythingFailsCleanly) {
 TEST_F(PerCpuSlabTest, UnusableModeFailsEveryFastPath) {
   if (usable_) GTEST_SKIP() << "rseq usable here";
   EXPECT_EQ(slot_, -1);
+  EXPECT_FALSE(g_slab.Active());
   EXPECT_EQ(g_slab.Grow(0, 8), 0u);
   EXPECT_FALSE(g_slab.Push(0, Item(1)));
   EXPECT_EQ(g_slab.Pop(0), nullptr);
@@ -76,6 +84,7 @@ TEST_F(PerCpuSlabTest, UnusableModeFailsEveryFastPath) {
 
 TEST_F(PerCpuSlabTest, CapacityStartsAtZeroAndGrowsToTheMaximum) {
   if (!usable_) GTEST_SKIP();
+  EXPECT_TRUE(g_slab.Active());
   EXPECT_TRUE(g_slab.SlotInitialized(slot_));
   EXPECT_EQ(g_slab.Capacity(slot_, 0), 0u);
   EXPECT_FALSE(g_slab.Push(0, Item(1)));  // no capacity yet
@@ -256,6 +265,83 @@ TEST_F(PerCpuSlabTest, NeverWritesKernelOwnedFields) {
   // And rseq_cs was only ever set to one of our descriptors (or cleared by the kernel).
   uint64_t cs = *reinterpret_cast<volatile uint64_t*>(ThreadRseqArea() + 8);
   EXPECT_TRUE(cs == 0 || cs % 32 == 0) << cs;
+}
+
+// The same property, enforced by the CPU: hardware write watchpoints on every kernel-owned field
+// of this thread's struct rseq, counting user-mode stores only (the kernel's own updates are not
+// counted). Skipped where perf_event_open is not permitted.
+int OpenWriteWatch(const void* addr, int len) {
+  perf_event_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.type = PERF_TYPE_BREAKPOINT;
+  attr.size = sizeof(attr);
+  attr.bp_type = HW_BREAKPOINT_W;
+  attr.bp_addr = reinterpret_cast<uintptr_t>(addr);
+  attr.bp_len = static_cast<uint64_t>(len);
+  attr.sample_period = 1;
+  attr.exclude_kernel = 1;
+  attr.exclude_hv = 1;
+  return static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+}
+
+uint64_t ReadCount(int fd) {
+  uint64_t count = ~0ull;
+  if (read(fd, &count, sizeof(count)) != sizeof(count)) return ~0ull;
+  return count;
+}
+
+TEST_F(PerCpuSlabTest, HardwareWatchpointsSeeNoStoreToKernelOwnedFields) {
+  if (!usable_) GTEST_SKIP();
+  // Positive control: the mechanism must see a store we make on purpose.
+  static volatile uint64_t control = 0;
+  int fd = OpenWriteWatch(const_cast<uint64_t*>(&control), HW_BREAKPOINT_LEN_8);
+  if (fd < 0) GTEST_SKIP() << "perf_event_open(breakpoint): " << strerror(errno);
+  for (int i = 0; i < 3; ++i) control = i;
+  EXPECT_EQ(ReadCount(fd), 3u);
+  close(fd);
+
+  char* area = ThreadRseqArea();
+  // Second control, on the area itself: the arming store to rseq_cs (offset 8) is ours and must
+  // be seen once per critical section.
+  fd = OpenWriteWatch(area + 8, HW_BREAKPOINT_LEN_8);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  for (int i = 0; i < 100; ++i) g_slab.Pop(0);
+  EXPECT_GE(ReadCount(fd), 100u);
+  close(fd);
+
+  struct Watch {
+    int offset, len;
+    const char* what;
+  } watches[] = {
+      {0, HW_BREAKPOINT_LEN_8, "cpu_id_start/cpu_id"},
+      {16, HW_BREAKPOINT_LEN_8, "flags/node_id"},
+      {24, HW_BREAKPOINT_LEN_4, "mm_cid"},
+      {29, HW_BREAKPOINT_LEN_1, "slice_ctrl.granted"},
+  };
+  int fds[4];
+  for (int i = 0; i < 4; ++i) {
+    fds[i] = OpenWriteWatch(area + watches[i].offset, watches[i].len);
+    ASSERT_GE(fds[i], 0) << watches[i].what << ": " << strerror(errno);
+  }
+  ASSERT_EQ(g_slab.Grow(0, 64), 64u);
+  std::mt19937 rng(11);
+  void* batch[16];
+  for (int i = 0; i < 100000; ++i) {
+    switch (rng() % 6) {
+      case 0: g_slab.Push(0, Item(i)); break;
+      case 1: g_slab.Pop(0); break;
+      case 2: for (auto& b : batch) b = Item(i); g_slab.PushBatch(0, batch, 16); break;
+      case 3: g_slab.PopBatch(0, batch, 16); break;
+      case 4: g_slab.Grow(2, 1); break;
+      case 5: { SliceExtensionGuard guard; } break;
+    }
+  }
+  g_slab.Shrink(slot_, 2, 1000, [](void*, size_t, void**, size_t) {}, nullptr);
+  g_slab.Drain(slot_, [](void*, size_t, void**, size_t) {}, nullptr);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(ReadCount(fds[i]), 0u) << "user-mode store to " << watches[i].what;
+    close(fds[i]);
+  }
 }
 
 }  // namespace
