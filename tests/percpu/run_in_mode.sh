@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs a test binary in one rseq mode.
+#   run_in_mode.sh MODE KEY SECCOMP_TOOL BINARY [ARGS...]
+# MODE: glibc (glibc registers, the default), own (glibc told not to register, we do),
+#       blocked (rseq() fails with ENOSYS via seccomp), off (RseqOptions key kOff).
+# KEY:  auto | mm_cid | cpu_id (passed to the test as RseqOptions.key).
+set -eu
+mode=$1 key=$2 seccomp=$3
+shift 3
+export RSEQMALLOC_TEST_KEY="$key"
+case "$mode" in
+  glibc)   export RSEQMALLOC_TEST_EXPECT_OWNER=glibc; exec "$@" ;;
+  own)     export RSEQMALLOC_TEST_EXPECT_OWNER=own GLIBC_TUNABLES=glibc.pthread.rseq=0; exec "$@" ;;
+  blocked) export RSEQMALLOC_TEST_EXPECT_OWNER=none; exec "$seccomp" "$@" ;;
+  off)     export RSEQMALLOC_TEST_EXPECT_OWNER=none RSEQMALLOC_TEST_KEY=off; exec "$@" ;;
+  *) echo "unknown mode $mode" >&2; exit 2 ;;
+esac
