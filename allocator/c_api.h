@@ -1,0 +1,128 @@
+#ifndef RSEQMALLOC_ALLOCATOR_C_API_H_
+#define RSEQMALLOC_ALLOCATOR_C_API_H_
+
+// The semantics of the C allocation functions, written once: both the prefixed entry points
+// (rseqmalloc_malloc, …) and the replacements of malloc itself (malloc_overrides.cc) are one-line
+// calls to these. They follow glibc where the standards leave room:
+//   malloc(0) and the like return a unique pointer; realloc(p, 0) frees p and returns NULL;
+//   sizes that cannot be served (overflow, exhaustion) give NULL with errno ENOMEM;
+//   an alignment that is not a power of two gives EINVAL (posix_memalign returns it, aligned_alloc
+//   sets errno), except memalign, which rounds it up as glibc does.
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "allocator/heap.h"
+
+namespace rseqmalloc::c_api {
+
+RSEQMALLOC_ALWAYS_INLINE void* Malloc(size_t size) { return Allocate(size); }
+RSEQMALLOC_ALWAYS_INLINE void Free(void* ptr) { Deallocate(ptr); }
+
+inline void* Calloc(size_t count, size_t size) {
+  size_t bytes;
+  if (__builtin_mul_overflow(count, size, &bytes)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  void* ptr = Allocate(bytes);
+  if (ptr != nullptr) memset(ptr, 0, bytes);
+  return ptr;
+}
+
+inline void* Realloc(void* ptr, size_t size) {
+  if (ptr == nullptr) return Allocate(size);
+  if (size == 0) {
+    Deallocate(ptr);
+    return nullptr;
+  }
+  const size_t old_size = UsableSize(ptr);
+  // Stay in place when the new size maps to the same class (so that sized frees, which derive
+  // the class from the size, still find the right one) or, for page-heap blocks, when the new
+  // size still needs the same number of pages.
+  const uint32_t old_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
+  if (old_class != 0 ? SizeMap::ClassFor(size) == old_class
+                     : size > kMaxSmallSize && PagesFor(size) == PagesFor(old_size)) {
+    return ptr;
+  }
+  void* fresh = Allocate(size);
+  if (fresh == nullptr) return nullptr;  // errno set; the old block stays valid
+  memcpy(fresh, ptr, old_size < size ? old_size : size);
+  Deallocate(ptr);
+  return fresh;
+}
+
+inline void* ReallocArray(void* ptr, size_t count, size_t size) {
+  size_t bytes;
+  if (__builtin_mul_overflow(count, size, &bytes)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return Realloc(ptr, bytes);
+}
+
+inline void* Memalign(size_t alignment, size_t size) {
+  if (alignment > (size_t{1} << 40)) {  // glibc: an impossible alignment is EINVAL
+    errno = EINVAL;
+    return nullptr;
+  }
+  if (!IsPowerOfTwo(alignment)) {
+    size_t rounded = 1;
+    while (rounded < alignment) rounded <<= 1;
+    alignment = rounded;
+  }
+  return AllocateAligned(size, alignment);
+}
+
+inline void* AlignedAlloc(size_t alignment, size_t size) {
+  if (!IsPowerOfTwo(alignment)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return Memalign(alignment, size);
+}
+
+inline int PosixMemalign(void** out, size_t alignment, size_t size) {
+  if (!IsPowerOfTwo(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
+  if (alignment > (size_t{1} << 40)) return ENOMEM;
+  const int saved = errno;
+  void* ptr = AllocateAligned(size, alignment);
+  if (ptr == nullptr) {
+    errno = saved;  // posix_memalign reports through its result, not errno
+    return ENOMEM;
+  }
+  *out = ptr;
+  return 0;
+}
+
+inline size_t SystemPageSize() {
+  static size_t page = 0;  // a race writes the same value
+  if (page == 0) page = static_cast<size_t>(getpagesize());
+  return page;
+}
+
+inline void* Valloc(size_t size) { return AllocateAligned(size, SystemPageSize()); }
+
+inline void* Pvalloc(size_t size) {
+  const size_t page = SystemPageSize();
+  size_t rounded;
+  if (__builtin_add_overflow(size, page - 1, &rounded)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  rounded &= ~(page - 1);
+  return AllocateAligned(rounded == 0 ? page : rounded, page);
+}
+
+RSEQMALLOC_ALWAYS_INLINE void FreeSized(void* ptr, size_t size) { DeallocateSized(ptr, size); }
+
+// Aligned blocks may live in a class other than ClassFor(size): look the class up.
+RSEQMALLOC_ALWAYS_INLINE void FreeAlignedSized(void* ptr, size_t, size_t) { Deallocate(ptr); }
+
+inline size_t MallocUsableSize(void* ptr) { return UsableSize(ptr); }
+
+}  // namespace rseqmalloc::c_api
+
+#endif  // RSEQMALLOC_ALLOCATOR_C_API_H_

@@ -1,0 +1,98 @@
+#include "allocator/config.h"
+
+#include "allocator/common.h"
+
+#include <string.h>
+
+#include "allocator/diagnostics.h"
+
+namespace rseqmalloc {
+
+RSEQMALLOC_CONSTINIT Config g_config;
+
+namespace {
+
+constexpr char kPrefix[] = "RSEQMALLOC_";
+
+bool ParseBool(const char* value, bool* out) {
+  if (!strcmp(value, "1") || !strcmp(value, "on") || !strcmp(value, "yes") ||
+      !strcmp(value, "true")) {
+    *out = true;
+    return true;
+  }
+  if (!strcmp(value, "0") || !strcmp(value, "off") || !strcmp(value, "no") ||
+      !strcmp(value, "false")) {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+// A byte count with an optional K, M or G suffix (powers of 1024). Rejects overflow.
+bool ParseBytes(const char* value, size_t* out) {
+  if (*value == '\0') return false;
+  size_t n = 0;
+  const char* p = value;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    size_t digit = static_cast<size_t>(*p - '0');
+    if (n > (SIZE_MAX - digit) / 10) return false;
+    n = n * 10 + digit;
+  }
+  unsigned shift = 0;
+  switch (*p) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; ++p; break;
+    case 'm': case 'M': shift = 20; ++p; break;
+    case 'g': case 'G': shift = 30; ++p; break;
+    default: return false;
+  }
+  if (*p != '\0' || p == value) return false;
+  if (n > (SIZE_MAX >> shift)) return false;
+  *out = n << shift;
+  return true;
+}
+
+bool ParseSlotKey(const char* value, SlotKeyChoice* out) {
+  if (!strcmp(value, "auto")) *out = SlotKeyChoice::kAuto;
+  else if (!strcmp(value, "mm_cid")) *out = SlotKeyChoice::kMmCid;
+  else if (!strcmp(value, "cpu_id")) *out = SlotKeyChoice::kCpuId;
+  else return false;
+  return true;
+}
+
+// name is the part after the prefix, up to '='; returns false for an unknown name.
+bool Apply(const char* name, size_t name_len, const char* value, Config* config, bool* valid) {
+  auto is = [&](const char* known) {
+    return strlen(known) == name_len && !strncmp(name, known, name_len);
+  };
+  if (is("VERBOSE")) *valid = ParseBool(value, &config->verbose);
+  else if (is("RSEQ")) *valid = ParseBool(value, &config->rseq);
+  else if (is("SLOT_KEY")) *valid = ParseSlotKey(value, &config->slot_key);
+  else if (is("SLICE_EXTENSION")) *valid = ParseBool(value, &config->slice_extension);
+  else if (is("CPU_CACHE_BYTES")) *valid = ParseBytes(value, &config->cpu_cache_bytes);
+  else if (is("STATS_AT_EXIT")) *valid = ParseBool(value, &config->stats_at_exit);
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+void ParseConfig(const char* const* environment, Config* config) {
+  if (environment == nullptr) return;
+  const size_t prefix_len = sizeof(kPrefix) - 1;
+  for (const char* const* entry = environment; *entry != nullptr; ++entry) {
+    const char* var = *entry;
+    if (strncmp(var, kPrefix, prefix_len) != 0) continue;
+    const char* name = var + prefix_len;
+    const char* eq = strchr(name, '=');
+    if (eq == nullptr) continue;
+    bool valid = true;
+    if (!Apply(name, static_cast<size_t>(eq - name), eq + 1, config, &valid)) {
+      Log("warning: unknown setting %s ignored", var);
+    } else if (!valid) {
+      Log("warning: bad value in %s ignored (default kept)", var);
+    }
+  }
+}
+
+}  // namespace rseqmalloc

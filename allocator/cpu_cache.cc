@@ -1,0 +1,116 @@
+#include "allocator/cpu_cache.h"
+
+#include <errno.h>
+
+#include "allocator/metadata_arena.h"
+#include "allocator/transfer_cache.h"
+
+namespace rseqmalloc {
+
+RSEQMALLOC_CONSTINIT CpuCache g_cpu_cache;
+
+namespace {
+
+// The largest batch any class moves; sizes the on-stack buffers of the slow paths.
+constexpr int kMaxBatch = 64;
+
+int BatchOf(uint32_t size_class) {
+  int batch = static_cast<int>(SizeMap::BatchSize(size_class));
+  return batch < kMaxBatch ? batch : kMaxBatch;
+}
+
+void ReturnToTransferCache(void* arg, size_t size_class, void** items, size_t n) {
+  const int shard = static_cast<int>(reinterpret_cast<intptr_t>(arg));
+  const int batch = BatchOf(static_cast<uint32_t>(size_class));
+  for (size_t done = 0; done < n;) {
+    int chunk = static_cast<int>(n - done < static_cast<size_t>(batch) ? n - done : batch);
+    g_transfer_caches[size_class].Insert(shard, items + done, chunk);
+    done += static_cast<size_t>(chunk);
+  }
+}
+
+}  // namespace
+
+bool CpuCache::Init(size_t budget_bytes) {
+  uint16_t max_capacity[kNumClasses];
+  max_capacity[0] = 0;
+  for (uint32_t cl = 1; cl < kNumClasses; ++cl) max_capacity[cl] = SizeMap::MaxCapacity(cl);
+  if (!slab_.Init(kNumClasses, max_capacity)) return false;
+  capacity_bytes_ = static_cast<std::atomic<size_t>*>(
+      MetadataAlloc(sizeof(std::atomic<size_t>) * slab_.NumSlots(), 64));
+  if (capacity_bytes_ == nullptr) return false;
+  budget_ = budget_bytes;
+  return true;
+}
+
+void CpuCache::MaybeGrow(int slot, uint32_t size_class) {
+  const size_t size = SizeMap::ClassSize(size_class);
+  const size_t want = static_cast<size_t>(BatchOf(size_class));
+  std::atomic<size_t>& used = capacity_bytes_[slot];
+  if (used.load(std::memory_order_relaxed) + want * size > budget_) return;
+  // Grow acts on the slot the thread runs on now, which may differ from `slot` after a
+  // migration; the budget is an approximate bound either way.
+  size_t grown = slab_.Grow(size_class, want);
+  used.fetch_add(grown * size, std::memory_order_relaxed);
+}
+
+void* CpuCache::Refill(uint32_t size_class, bool* usable) {
+  const int slot = slab_.CurrentSlot();
+  if (slot < 0) {
+    *usable = false;
+    return nullptr;
+  }
+  *usable = true;
+  if (slab_.Capacity(slot, size_class) < SizeMap::MaxCapacity(size_class)) {
+    MaybeGrow(slot, size_class);
+  }
+  void* batch[kMaxBatch];
+  const int got = g_transfer_caches[size_class].Remove(slot, batch, BatchOf(size_class));
+  if (got == 0) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  // One object goes to the caller; the rest fill the stack as far as it has room.
+  const size_t rest = static_cast<size_t>(got - 1);
+  const size_t pushed = rest ? slab_.PushBatch(size_class, batch + 1, rest) : 0;
+  if (pushed < rest) {
+    // PushBatch takes from the end of the array: what is left is at the front.
+    g_transfer_caches[size_class].Insert(slot, batch + 1, static_cast<int>(rest - pushed));
+  }
+  return batch[0];
+}
+
+bool CpuCache::Overflow(uint32_t size_class, void* object) {
+  const int slot = slab_.CurrentSlot();
+  if (slot < 0) return false;
+  if (slab_.Capacity(slot, size_class) < SizeMap::MaxCapacity(size_class)) {
+    MaybeGrow(slot, size_class);
+    if (slab_.Push(size_class, object)) return true;
+  }
+  void* batch[kMaxBatch + 1];
+  const int n = static_cast<int>(
+      slab_.PopBatch(size_class, batch, static_cast<size_t>(BatchOf(size_class))));
+  batch[n] = object;
+  g_transfer_caches[size_class].Insert(slot, batch, n + 1);
+  return true;
+}
+
+void CpuCache::DrainSlot(int slot) {
+  if (slot < 0 || static_cast<size_t>(slot) >= slab_.NumSlots() ||
+      !slab_.SlotInitialized(slot)) {
+    return;
+  }
+  slab_.Drain(slot, ReturnToTransferCache, reinterpret_cast<void*>(intptr_t{slot}));
+  capacity_bytes_[slot].store(0, std::memory_order_relaxed);
+}
+
+size_t CpuCache::SlotBytes(int slot) const {
+  if (!slab_.SlotInitialized(slot)) return 0;
+  size_t bytes = 0;
+  for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
+    bytes += slab_.Length(slot, cl) * SizeMap::ClassSize(cl);
+  }
+  return bytes;
+}
+
+}  // namespace rseqmalloc

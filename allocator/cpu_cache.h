@@ -1,0 +1,56 @@
+#ifndef RSEQMALLOC_ALLOCATOR_CPU_CACHE_H_
+#define RSEQMALLOC_ALLOCATOR_CPU_CACHE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/size_classes.h"
+#include "percpu/per_cpu_slab.h"
+
+namespace rseqmalloc {
+
+// The per-CPU front end: one stack of free objects per size class in every slot (CPU or mm_cid)
+// of the rseq slab. malloc pops and free pushes inside a restartable sequence: no lock, no
+// atomic, no fence. The slow paths below run when a stack is empty or full: they move a batch
+// from or to the transfer cache and grow the class's capacity while the slot's byte budget
+// allows, so that classes a slot actually uses get room and unused ones cost nothing.
+class CpuCache {
+ public:
+  constexpr CpuCache() = default;
+  // Reserves the slab. False when rseq cannot be used (the caller falls back).
+  bool Init(size_t budget_bytes);
+
+  // The fast paths (inlined rseq critical sections). They fail on an empty/full stack, on a
+  // thread that is not registered yet and before Init.
+  void* Allocate(uint32_t size_class) { return slab_.Pop(size_class); }
+  bool Deallocate(uint32_t size_class, void* object) { return slab_.Push(size_class, object); }
+
+  // The slow paths. Allocate: nullptr with errno ENOMEM when memory is exhausted. Both return
+  // false / nullptr through *usable = false when this thread cannot use the slab at all.
+  void* Refill(uint32_t size_class, bool* usable);
+  bool Overflow(uint32_t size_class, void* object);
+
+  // Empties every class of a slot into the transfer caches (for release and for tests).
+  void DrainSlot(int slot);
+  size_t NumSlots() const { return slab_.NumSlots(); }
+  // Bytes of free objects cached in a slot (racy; statistics).
+  size_t SlotBytes(int slot) const;
+  size_t budget() const { return budget_; }
+  void set_budget(size_t bytes) { budget_ = bytes; }
+
+ private:
+  // Raises the class's capacity in the current slot by up to one batch if the budget allows.
+  void MaybeGrow(int slot, uint32_t size_class);
+
+  percpu::PerCpuSlab slab_;
+  size_t budget_ = 0;
+  // Per slot: bytes of capacity granted (sum over classes of capacity × class size).
+  std::atomic<size_t>* capacity_bytes_ = nullptr;
+};
+
+extern CpuCache g_cpu_cache;
+
+}  // namespace rseqmalloc
+
+#endif  // RSEQMALLOC_ALLOCATOR_CPU_CACHE_H_

@@ -1,0 +1,173 @@
+#include "allocator/heap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "allocator/config.h"
+#include "allocator/diagnostics.h"
+#include "allocator/fork_handlers.h"
+#include "allocator/page_heap.h"
+#include "allocator/span.h"
+#include "allocator/spin_lock.h"
+#include "allocator/thread_cache.h"
+#include "allocator/transfer_cache.h"
+#include "percpu/possible_cpus.h"
+#include "percpu/rseq_registration.h"
+
+extern char** environ;
+
+namespace rseqmalloc {
+namespace {
+
+enum class FrontEnd : uint8_t { kUninitialized, kPerCpu, kThread };
+
+RSEQMALLOC_CONSTINIT FrontEnd g_front_end = FrontEnd::kUninitialized;
+RSEQMALLOC_CONSTINIT SpinLock g_init_lock;
+// Set while this thread runs the initialisation, so that an allocation made from inside it
+// (by a libc function we call) is served without recursing into it.
+__thread bool tls_initializing __attribute__((tls_model("initial-exec"))) = false;
+
+// Larger requests fail with ENOMEM before any page arithmetic can overflow.
+constexpr size_t kMaxRequest = size_t{1} << 46;
+
+percpu::SlotKeyRequest SlotKeyRequestOf(const Config& config) {
+  if (!config.rseq) return percpu::SlotKeyRequest::kOff;
+  switch (config.slot_key) {
+    case SlotKeyChoice::kMmCid: return percpu::SlotKeyRequest::kMmCid;
+    case SlotKeyChoice::kCpuId: return percpu::SlotKeyRequest::kCpuId;
+    case SlotKeyChoice::kAuto: break;
+  }
+  return percpu::SlotKeyRequest::kAuto;
+}
+
+void InitializeSlow() {
+  if (tls_initializing) return;
+  tls_initializing = true;
+  g_init_lock.Lock();
+  if (__atomic_load_n(&g_front_end, __ATOMIC_ACQUIRE) != FrontEnd::kUninitialized) {
+    g_init_lock.Unlock();
+    tls_initializing = false;
+    return;
+  }
+  ParseConfig(environ, &g_config);
+  percpu::RseqOptions options;
+  options.key = SlotKeyRequestOf(g_config);
+  options.slice_extension = g_config.slice_extension;
+  const bool rseq = percpu::RseqProcessInit(options);
+  // One transfer-cache shard per possible CPU, up to the maximum. (sysconf would allocate.)
+  const int shards = static_cast<int>(percpu::NumPossibleCpus());
+  for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
+    if (!g_transfer_caches[cl].Init(cl, shards)) Fatal("cannot map metadata at start-up");
+  }
+  const bool per_cpu = rseq && g_cpu_cache.Init(g_config.cpu_cache_bytes);
+  __atomic_store_n(&g_front_end, per_cpu ? FrontEnd::kPerCpu : FrontEnd::kThread,
+                   __ATOMIC_RELEASE);
+  g_init_lock.Unlock();
+  // From here on allocation works, so libc functions that allocate may be called.
+  if (!ThreadCache::InitProcess()) Fatal("cannot create the thread-exit key");
+  InstallForkHandlers();
+  tls_initializing = false;
+  if (g_config.verbose) {
+    char line[256];
+    percpu::CurrentRseqStatus().Format(line, sizeof(line));
+    Log("%s front_end=%s", line, per_cpu ? "per_cpu" : "thread");
+  }
+}
+
+// An object for a thread that cannot use (or has no longer) a per-CPU or thread cache.
+void* AllocateFromThreadCache(uint32_t size_class) {
+  if (ThreadCache* cache = ThreadCache::Current()) return cache->Allocate(size_class);
+  return AllocateUncached(size_class);
+}
+
+[[noreturn]] void InvalidFree(const void* ptr, const Span* span) {
+  if (span != nullptr && (span->state == Span::State::kFree ||
+                          span->state == Span::State::kReturned)) {
+    Fatal("free(): double free of %p", ptr);
+  }
+  Fatal("free(): invalid pointer %p (not allocated by rseqmalloc)", ptr);
+}
+
+}  // namespace
+
+void EnsureInitialized() {
+  if (RSEQMALLOC_LIKELY(__atomic_load_n(&g_front_end, __ATOMIC_ACQUIRE) !=
+                        FrontEnd::kUninitialized)) {
+    return;
+  }
+  InitializeSlow();
+}
+
+void* AllocateSmallSlow(uint32_t size_class) {
+  EnsureInitialized();
+  if (tls_initializing) return AllocateUncached(size_class);
+  if (g_front_end == FrontEnd::kPerCpu) {
+    bool usable;
+    void* object = g_cpu_cache.Refill(size_class, &usable);
+    if (usable) return object;
+  }
+  return AllocateFromThreadCache(size_class);
+}
+
+void DeallocateSlow(void* ptr, uint32_t size_class) {
+  if (ptr == nullptr) return;
+  if (size_class != 0) {
+    if (g_front_end == FrontEnd::kPerCpu && !tls_initializing &&
+        g_cpu_cache.Overflow(size_class, ptr)) {
+      return;
+    }
+    if (tls_initializing) return DeallocateUncached(size_class, ptr);
+    if (ThreadCache* cache = ThreadCache::Current()) return cache->Deallocate(size_class, ptr);
+    return DeallocateUncached(size_class, ptr);
+  }
+  Span* span = g_pagemap.GetSpan(PageIdOf(ptr));
+  if (span == nullptr || span->state != Span::State::kLarge || span->start() != ptr) {
+    InvalidFree(ptr, span);
+  }
+  g_page_heap.Delete(span);
+}
+
+void* AllocateLarge(size_t size, size_t alignment) {
+  EnsureInitialized();
+  if (size > kMaxRequest || alignment > kMaxRequest) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  size_t pages = PagesFor(size);
+  if (pages == 0) pages = 1;
+  Span* span = alignment > kPageSize ? g_page_heap.NewAligned(pages, alignment >> kPageShift)
+                                     : g_page_heap.New(pages);
+  if (span == nullptr) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return span->start();
+}
+
+void* AllocateAligned(size_t size, size_t alignment) {
+  if (alignment <= 8) return Allocate(size);
+  if (alignment <= kPageSize) {
+    const uint32_t size_class = SizeMap::ClassForAligned(size, alignment);
+    if (size_class != 0) {
+      void* object = g_cpu_cache.Allocate(size_class);
+      if (RSEQMALLOC_LIKELY(object != nullptr)) return object;
+      return AllocateSmallSlow(size_class);
+    }
+  }
+  // Spans start on page boundaries, so a large allocation is page-aligned already.
+  return AllocateLarge(size, alignment);
+}
+
+size_t UsableSize(const void* ptr) {
+  if (ptr == nullptr) return 0;
+  const uint32_t size_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
+  if (size_class != 0) return SizeMap::ClassSize(size_class);
+  const Span* span = g_pagemap.GetSpan(PageIdOf(ptr));
+  if (span == nullptr || span->state != Span::State::kLarge || span->start() != ptr) {
+    Fatal("malloc_usable_size(): invalid pointer %p (not allocated by rseqmalloc)", ptr);
+  }
+  return span->bytes();
+}
+
+}  // namespace rseqmalloc

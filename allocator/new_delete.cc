@@ -1,0 +1,114 @@
+// Every replaceable C++ allocation and deallocation function. new reports exhaustion the C++
+// way: it calls the new handler until one is not installed, then throws std::bad_alloc; the
+// nothrow forms return nullptr instead.
+#include <cstddef>
+#include <new>
+
+#include "allocator/heap.h"
+
+namespace {
+
+using rseqmalloc::Allocate;
+using rseqmalloc::AllocateAligned;
+using rseqmalloc::Deallocate;
+using rseqmalloc::DeallocateSized;
+
+template <bool kNoThrow>
+__attribute__((noinline)) void* NewFailed(std::size_t size, std::size_t alignment) {
+  for (;;) {
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) {
+      if (kNoThrow) return nullptr;
+      throw std::bad_alloc();
+    }
+    if (kNoThrow) {
+      try {
+        handler();
+      } catch (const std::bad_alloc&) {
+        return nullptr;
+      }
+    } else {
+      handler();
+    }
+    void* ptr = alignment ? AllocateAligned(size, alignment) : Allocate(size);
+    if (ptr != nullptr) return ptr;
+  }
+}
+
+RSEQMALLOC_ALWAYS_INLINE void* New(std::size_t size) {
+  void* ptr = Allocate(size);
+  if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
+  return NewFailed<false>(size, 0);
+}
+
+RSEQMALLOC_ALWAYS_INLINE void* NewNoThrow(std::size_t size) {
+  void* ptr = Allocate(size);
+  if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
+  return NewFailed<true>(size, 0);
+}
+
+RSEQMALLOC_ALWAYS_INLINE void* NewAligned(std::size_t size, std::align_val_t alignment) {
+  const auto align = static_cast<std::size_t>(alignment);
+  void* ptr = AllocateAligned(size, align);
+  if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
+  return NewFailed<false>(size, align);
+}
+
+RSEQMALLOC_ALWAYS_INLINE void* NewAlignedNoThrow(std::size_t size, std::align_val_t alignment) {
+  const auto align = static_cast<std::size_t>(alignment);
+  void* ptr = AllocateAligned(size, align);
+  if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
+  return NewFailed<true>(size, align);
+}
+
+}  // namespace
+
+#define RSEQMALLOC_EXPORT __attribute__((visibility("default")))
+
+RSEQMALLOC_EXPORT void* operator new(std::size_t n) { return New(n); }
+RSEQMALLOC_EXPORT void* operator new[](std::size_t n) { return New(n); }
+RSEQMALLOC_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return NewNoThrow(n);
+}
+RSEQMALLOC_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return NewNoThrow(n);
+}
+RSEQMALLOC_EXPORT void* operator new(std::size_t n, std::align_val_t a) { return NewAligned(n, a); }
+RSEQMALLOC_EXPORT void* operator new[](std::size_t n, std::align_val_t a) {
+  return NewAligned(n, a);
+}
+RSEQMALLOC_EXPORT void* operator new(std::size_t n, std::align_val_t a,
+                                     const std::nothrow_t&) noexcept {
+  return NewAlignedNoThrow(n, a);
+}
+RSEQMALLOC_EXPORT void* operator new[](std::size_t n, std::align_val_t a,
+                                       const std::nothrow_t&) noexcept {
+  return NewAlignedNoThrow(n, a);
+}
+
+RSEQMALLOC_EXPORT void operator delete(void* p) noexcept { Deallocate(p); }
+RSEQMALLOC_EXPORT void operator delete[](void* p) noexcept { Deallocate(p); }
+RSEQMALLOC_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { Deallocate(p); }
+RSEQMALLOC_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  Deallocate(p);
+}
+RSEQMALLOC_EXPORT void operator delete(void* p, std::size_t n) noexcept { DeallocateSized(p, n); }
+RSEQMALLOC_EXPORT void operator delete[](void* p, std::size_t n) noexcept {
+  DeallocateSized(p, n);
+}
+// Aligned objects may sit in a class other than ClassFor(n): these look the class up.
+RSEQMALLOC_EXPORT void operator delete(void* p, std::align_val_t) noexcept { Deallocate(p); }
+RSEQMALLOC_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { Deallocate(p); }
+RSEQMALLOC_EXPORT void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  Deallocate(p);
+}
+RSEQMALLOC_EXPORT void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  Deallocate(p);
+}
+RSEQMALLOC_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  Deallocate(p);
+}
+RSEQMALLOC_EXPORT void operator delete[](void* p, std::align_val_t,
+                                         const std::nothrow_t&) noexcept {
+  Deallocate(p);
+}

@@ -1,0 +1,78 @@
+#include "allocator/transfer_cache.h"
+
+#include <string.h>
+
+#include "allocator/locked_section.h"
+#include "allocator/metadata_arena.h"
+
+namespace rseqmalloc {
+
+RSEQMALLOC_CONSTINIT TransferCache g_transfer_caches[kNumClasses];
+
+bool TransferCacheShard::Insert(void* const* batch, int n) {
+  LockedSection section(&lock_);
+  if (count_ + static_cast<uint32_t>(n) > capacity_) return false;
+  memcpy(slots_ + count_, batch, sizeof(void*) * static_cast<size_t>(n));
+  count_ += static_cast<uint32_t>(n);
+  return true;
+}
+
+int TransferCacheShard::Remove(void** batch, int n, bool try_lock) {
+  // A racy peek first, so that scanning empty neighbours costs no lock traffic.
+  if (try_lock && __atomic_load_n(&count_, __ATOMIC_RELAXED) == 0) return 0;
+  percpu::SliceExtensionGuard guard;  // outlives the lock, as in LockedSection
+  if (try_lock) {
+    if (!lock_.TryLock()) return 0;
+  } else {
+    lock_.Lock();
+  }
+  uint32_t take = count_ < static_cast<uint32_t>(n) ? count_ : static_cast<uint32_t>(n);
+  count_ -= take;
+  memcpy(batch, slots_ + count_, sizeof(void*) * take);
+  lock_.Unlock();
+  return static_cast<int>(take);
+}
+
+bool TransferCache::Init(uint32_t size_class, int shards) {
+  central_.Init(size_class);
+  num_shards_ = shards < 1 ? 1 : (shards > kMaxShards ? kMaxShards : shards);
+  // Room for a few batches per shard, bounded in bytes so that large classes do not pin
+  // megabytes here.
+  const size_t batch = SizeMap::BatchSize(size_class);
+  const size_t size = SizeMap::ClassSize(size_class);
+  size_t capacity = 8 * batch;
+  const size_t byte_cap = size_t{1} << 20;
+  if (capacity * size > byte_cap) capacity = byte_cap / size;
+  if (capacity < batch) capacity = batch;
+  void** storage = static_cast<void**>(
+      MetadataAlloc(sizeof(void*) * capacity * static_cast<size_t>(num_shards_), 64));
+  if (storage == nullptr) return false;
+  for (int i = 0; i < num_shards_; ++i) {
+    shards_[i].Init(storage + capacity * static_cast<size_t>(i),
+                    static_cast<uint32_t>(capacity));
+  }
+  return true;
+}
+
+void TransferCache::Insert(int shard, void* const* batch, int n) {
+  if (shards_[shard % num_shards_].Insert(batch, n)) return;
+  central_.InsertRange(batch, n);
+}
+
+int TransferCache::Remove(int shard, void** batch, int n) {
+  const int home = shard % num_shards_;
+  int got = shards_[home].Remove(batch, n, /*try_lock=*/false);
+  for (int i = 1; got == 0 && i < num_shards_; ++i) {
+    got = shards_[(home + i) % num_shards_].Remove(batch, n, /*try_lock=*/true);
+  }
+  if (got == 0) got = central_.RemoveRange(batch, n);
+  return got;
+}
+
+size_t TransferCache::cached_objects() const {
+  size_t total = 0;
+  for (int i = 0; i < num_shards_; ++i) total += shards_[i].count();
+  return total;
+}
+
+}  // namespace rseqmalloc

@@ -1,0 +1,66 @@
+#ifndef RSEQMALLOC_ALLOCATOR_TRANSFER_CACHE_H_
+#define RSEQMALLOC_ALLOCATOR_TRANSFER_CACHE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "allocator/central_free_list.h"
+#include "allocator/size_classes.h"
+#include "allocator/spin_lock.h"
+
+namespace rseqmalloc {
+
+// A bounded stack of free objects of one class, moved in and out in batches: one lock
+// acquisition per batch, never per object.
+class TransferCacheShard {
+ public:
+  constexpr TransferCacheShard() = default;
+  void Init(void** storage, uint32_t capacity) {
+    slots_ = storage;
+    capacity_ = capacity;
+  }
+  // All n or nothing; false when there is no room.
+  bool Insert(void* const* batch, int n);
+  // Up to n objects; with try_lock, gives up (returns 0) when the lock is busy.
+  int Remove(void** batch, int n, bool try_lock);
+  uint32_t count() const { return count_; }
+  SpinLock& lock() { return lock_; }
+
+ private:
+  SpinLock lock_;
+  void** slots_ = nullptr;
+  uint32_t count_ = 0;
+  uint32_t capacity_ = 0;
+};
+
+// The transfer cache of one size class: what makes a producer on one CPU and a consumer on
+// another cheap. It is sharded (callers pass the shard of their slot), so that threads on
+// different CPUs do not share one lock; a shard that runs dry borrows from its neighbours
+// before the central free list is asked, and a full shard spills to the central free list.
+class TransferCache {
+ public:
+  static constexpr int kMaxShards = 8;
+  constexpr TransferCache() = default;
+  // Storage comes from the metadata arena. False when it cannot be had.
+  bool Init(uint32_t size_class, int shards);
+
+  void Insert(int shard, void* const* batch, int n);
+  int Remove(int shard, void** batch, int n);
+
+  CentralFreeList& central() { return central_; }
+  TransferCacheShard& shard(int i) { return shards_[i]; }
+  int num_shards() const { return num_shards_; }
+  size_t cached_objects() const;
+
+ private:
+  TransferCacheShard shards_[kMaxShards];
+  int num_shards_ = 1;
+  CentralFreeList central_;
+};
+
+// One transfer cache per size class (index 0 unused).
+extern TransferCache g_transfer_caches[kNumClasses];
+
+}  // namespace rseqmalloc
+
+#endif  // RSEQMALLOC_ALLOCATOR_TRANSFER_CACHE_H_

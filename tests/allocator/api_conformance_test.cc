@@ -1,0 +1,260 @@
+// Every entry point of the C and C++ allocation API, with rseqmalloc as the program's malloc:
+// standard semantics, alignment, errno outcomes and that the memory really is rseqmalloc's.
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <new>
+#include <set>
+#include <string>
+
+#include "allocator/rseqmalloc.h"
+#include "gtest/gtest.h"
+
+// The tests below make impossible requests on purpose.
+#pragma GCC diagnostic ignored "-Walloc-size-larger-than="
+#pragma GCC diagnostic ignored "-Wuse-after-free"
+
+extern "C" {
+void free_sized(void* ptr, size_t size);
+void free_aligned_sized(void* ptr, size_t alignment, size_t size);
+void cfree(void* ptr);
+void* __libc_malloc(size_t);
+void __libc_free(void*);
+}
+
+namespace {
+
+bool Aligned(const void* p, size_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; }
+
+// The compiler knows malloc's semantics and may delete an allocation whose result is unused.
+void Escape(void* p) { asm volatile("" : : "r"(p) : "memory"); }
+
+uint64_t Stat(const char* name) {
+  uint64_t value = 0;
+  EXPECT_EQ(rseqmalloc_get_stat(name, &value), 0) << name;
+  return value;
+}
+
+TEST(Malloc, IsRseqmalloc) {
+  char line[256];
+  rseqmalloc_rseq_status(line, sizeof(line));
+  EXPECT_EQ(std::string(line).rfind("rseq: owner=", 0), 0u) << line;
+  const uint64_t before = Stat("page_heap.in_use_bytes");
+  void* big = malloc(8 << 20);
+  ASSERT_NE(big, nullptr);
+  EXPECT_GE(Stat("page_heap.in_use_bytes"), before + (8 << 20));
+  free(big);
+}
+
+TEST(Malloc, ZeroGivesUniquePointers) {
+  void* a = malloc(0);
+  void* b = malloc(0);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  free(a);
+  free(b);
+}
+
+TEST(Malloc, AlignmentAndUsableSizeForEverySmallSize) {
+  for (size_t size = 1; size <= (256 << 10); size += (size < 4096 ? 1 : 4093)) {
+    void* p = malloc(size);
+    ASSERT_NE(p, nullptr) << size;
+    EXPECT_TRUE(Aligned(p, size <= 8 ? 8 : 16)) << size;
+    EXPECT_GE(malloc_usable_size(p), size);
+    memset(p, 0xab, size);
+    free(p);
+  }
+}
+
+TEST(Malloc, HugeRequestsFailWithEnomem) {
+  for (size_t size : {SIZE_MAX, SIZE_MAX / 2, size_t{1} << 62, size_t{1} << 47}) {
+    errno = 0;
+    EXPECT_EQ(malloc(size), nullptr) << size;
+    EXPECT_EQ(errno, ENOMEM) << size;
+  }
+}
+
+TEST(Calloc, ZeroesAndDetectsOverflow) {
+  for (int round = 0; round < 100; ++round) {  // recycled memory must come back zeroed too
+    auto* p = static_cast<unsigned char*>(calloc(100, 37));
+    ASSERT_NE(p, nullptr);
+    for (size_t i = 0; i < 3700; ++i) ASSERT_EQ(p[i], 0) << i;
+    memset(p, 0xff, 3700);
+    free(p);
+  }
+  errno = 0;
+  EXPECT_EQ(calloc(SIZE_MAX / 2, 3), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+}
+
+TEST(Realloc, GrowsShrinksAndKeepsContents) {
+  auto* p = static_cast<unsigned char*>(realloc(nullptr, 10));
+  ASSERT_NE(p, nullptr);
+  for (int i = 0; i < 10; ++i) p[i] = static_cast<unsigned char>(i);
+  for (size_t size : {20u, 300u, 5000u, 70000u, 1u << 20, 3u << 20, 100u, 11u}) {
+    p = static_cast<unsigned char*>(realloc(p, size));
+    ASSERT_NE(p, nullptr);
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(p[i], i) << size;
+    EXPECT_GE(malloc_usable_size(p), size);
+  }
+  EXPECT_EQ(realloc(p, 0), nullptr);  // glibc semantics: frees
+}
+
+TEST(Realloc, FailureKeepsTheOldBlock) {
+  void* p = malloc(64);
+  memset(p, 7, 64);
+  errno = 0;
+  EXPECT_EQ(realloc(p, SIZE_MAX / 2), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(static_cast<unsigned char*>(p)[63], 7);
+  free(p);
+}
+
+TEST(ReallocArray, DetectsOverflow) {
+  void* p = reallocarray(nullptr, 10, 10);
+  ASSERT_NE(p, nullptr);
+  errno = 0;
+  EXPECT_EQ(reallocarray(p, SIZE_MAX / 4, 8), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  free(p);
+}
+
+TEST(Aligned, EveryFunctionHonoursAlignment) {
+  for (size_t align = 1; align <= (size_t{1} << 21); align <<= 1) {
+    for (size_t size : {size_t{1}, size_t{24}, align, align + 1, size_t{300000}}) {
+      void* p = memalign(align, size);
+      ASSERT_NE(p, nullptr);
+      EXPECT_TRUE(Aligned(p, align)) << align << " " << size;
+      EXPECT_GE(malloc_usable_size(p), size);
+      memset(p, 1, size);
+      free(p);
+      p = aligned_alloc(align, size);
+      ASSERT_NE(p, nullptr);
+      EXPECT_TRUE(Aligned(p, align));
+      free_aligned_sized(p, align, size);
+      if (align >= sizeof(void*)) {
+        void* q = nullptr;
+        ASSERT_EQ(posix_memalign(&q, align, size), 0);
+        EXPECT_TRUE(Aligned(q, align));
+        free(q);
+      }
+    }
+  }
+}
+
+TEST(Aligned, BadAlignmentIsEinval) {
+  void* q = reinterpret_cast<void*>(0x1234);
+  EXPECT_EQ(posix_memalign(&q, 24, 10), EINVAL);
+  EXPECT_EQ(posix_memalign(&q, 4, 10), EINVAL);  // not a multiple of sizeof(void*)
+  EXPECT_EQ(q, reinterpret_cast<void*>(0x1234));  // untouched on failure
+  errno = 0;
+  EXPECT_EQ(aligned_alloc(24, 48), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  // memalign rounds a non-power-of-two alignment up, as glibc does.
+  void* p = memalign(24, 10);
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(Aligned(p, 32));
+  free(p);
+}
+
+TEST(Aligned, VallocAndPvalloc) {
+  const size_t page = static_cast<size_t>(getpagesize());
+  void* p = valloc(10);
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(Aligned(p, page));
+  free(p);
+  p = pvalloc(page + 1);
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(Aligned(p, page));
+  EXPECT_GE(malloc_usable_size(p), 2 * page);
+  free(p);
+}
+
+TEST(Free, NullAndSizedForms) {
+  free(nullptr);
+  free_sized(nullptr, 10);
+  for (size_t size : {1u, 8u, 16u, 100u, 1000u, 40000u, 300000u}) {
+    void* p = malloc(size);
+    free_sized(p, size);
+    p = malloc(size);
+    cfree(p);
+  }
+}
+
+TEST(LibcAliases, AreRseqmalloc) {
+  const uint64_t before = Stat("page_heap.in_use_bytes");
+  void* p = __libc_malloc(4 << 20);
+  ASSERT_NE(p, nullptr);
+  EXPECT_GE(Stat("page_heap.in_use_bytes"), before + (4 << 20));
+  __libc_free(p);
+}
+
+TEST(New, AllFormsAllocateAndDelete) {
+  int* one = new int(5);
+  EXPECT_EQ(*one, 5);
+  delete one;
+  int* many = new int[1000]();
+  EXPECT_EQ(many[999], 0);
+  delete[] many;
+  struct alignas(256) Wide {
+    char bytes[256];
+  };
+  Wide* wide = new Wide;
+  EXPECT_TRUE(Aligned(wide, 256));
+  delete wide;
+  Wide* wides = new Wide[3];
+  EXPECT_TRUE(Aligned(wides, 256));
+  delete[] wides;
+  void* raw = ::operator new(100, std::align_val_t{4096}, std::nothrow);
+  EXPECT_TRUE(Aligned(raw, 4096));
+  ::operator delete(raw, 100, std::align_val_t{4096});
+  raw = ::operator new(48);
+  ::operator delete(raw, 48);
+  raw = ::operator new[](48, std::nothrow);
+  ::operator delete[](raw, 48);
+}
+
+TEST(New, ThrowsBadAllocOrReturnsNull) {
+  EXPECT_THROW((void)::operator new(SIZE_MAX / 2), std::bad_alloc);
+  EXPECT_THROW((void)::operator new[](SIZE_MAX / 2, std::align_val_t{64}), std::bad_alloc);
+  EXPECT_EQ(::operator new(SIZE_MAX / 2, std::nothrow), nullptr);
+  EXPECT_EQ(::operator new(SIZE_MAX / 2, std::align_val_t{64}, std::nothrow), nullptr);
+}
+
+int g_handler_calls = 0;
+void CountingHandler() {
+  if (++g_handler_calls == 3) std::set_new_handler(nullptr);
+}
+
+TEST(New, CallsTheNewHandlerUntilRemoved) {
+  g_handler_calls = 0;
+  std::set_new_handler(CountingHandler);
+  EXPECT_THROW((void)::operator new(SIZE_MAX / 2), std::bad_alloc);
+  EXPECT_EQ(g_handler_calls, 3);
+}
+
+TEST(Introspection, GlibcFunctionsReportThisHeap) {
+  void* p = malloc(3 << 20);
+  Escape(p);
+  struct mallinfo2 info = mallinfo2();
+  EXPECT_GE(info.arena, size_t{3} << 20);
+  EXPECT_GE(info.uordblks, size_t{3} << 20);
+  free(p);
+  char* text = nullptr;
+  size_t length = 0;
+  FILE* out = open_memstream(&text, &length);
+  ASSERT_EQ(malloc_info(0, out), 0);
+  fclose(out);
+  EXPECT_NE(std::string(text).find("<malloc version=\"rseqmalloc-1\">"), std::string::npos);
+  EXPECT_NE(std::string(text).find("page_heap.system_bytes"), std::string::npos);
+  free(text);
+  EXPECT_EQ(malloc_info(1, stdout), -1);
+  EXPECT_EQ(rseqmalloc_get_stat("no.such.statistic", nullptr), -1);
+}
+
+}  // namespace
