@@ -38,7 +38,8 @@ bool CpuCache::Init(size_t budget_bytes) {
   if (!slab_.Init(kNumClasses, max_capacity)) return false;
   capacity_bytes_ = static_cast<std::atomic<size_t>*>(
       MetadataAlloc(sizeof(std::atomic<size_t>) * slab_.NumSlots(), 64));
-  if (capacity_bytes_ == nullptr) return false;
+  last_miss_ = static_cast<Miss*>(MetadataAlloc(slab_.NumSlots() * kNumClasses, 64));
+  if (capacity_bytes_ == nullptr || last_miss_ == nullptr) return false;
   budget_ = budget_bytes;
   return true;
 }
@@ -54,6 +55,14 @@ void CpuCache::MaybeGrow(int slot, uint32_t size_class) {
   used.fetch_add(grown * size, std::memory_order_relaxed);
 }
 
+void CpuCache::OnMiss(int slot, uint32_t size_class, Miss miss) {
+  Miss& last = last_miss_[static_cast<size_t>(slot) * kNumClasses + size_class];
+  const size_t capacity = slab_.Capacity(slot, size_class);
+  const bool grow = capacity == 0 || (last != kNoMiss && last != miss);
+  last = miss;
+  if (grow && capacity < SizeMap::MaxCapacity(size_class)) MaybeGrow(slot, size_class);
+}
+
 void* CpuCache::Refill(uint32_t size_class, bool* usable) {
   const int slot = slab_.CurrentSlot();
   if (slot < 0) {
@@ -61,9 +70,7 @@ void* CpuCache::Refill(uint32_t size_class, bool* usable) {
     return nullptr;
   }
   *usable = true;
-  if (slab_.Capacity(slot, size_class) < SizeMap::MaxCapacity(size_class)) {
-    MaybeGrow(slot, size_class);
-  }
+  OnMiss(slot, size_class, kUnderflow);
   void* batch[kMaxBatch];
   const int got = g_transfer_caches[size_class].Remove(slot, batch, BatchOf(size_class));
   if (got == 0) {
@@ -83,10 +90,8 @@ void* CpuCache::Refill(uint32_t size_class, bool* usable) {
 bool CpuCache::Overflow(uint32_t size_class, void* object) {
   const int slot = slab_.CurrentSlot();
   if (slot < 0) return false;
-  if (slab_.Capacity(slot, size_class) < SizeMap::MaxCapacity(size_class)) {
-    MaybeGrow(slot, size_class);
-    if (slab_.Push(size_class, object)) return true;
-  }
+  OnMiss(slot, size_class, kOverflow);
+  if (slab_.Push(size_class, object)) return true;
   void* batch[kMaxBatch + 1];
   const int n = static_cast<int>(
       slab_.PopBatch(size_class, batch, static_cast<size_t>(BatchOf(size_class))));

@@ -13,8 +13,11 @@ namespace rseqmalloc {
 // The per-CPU front end: one stack of free objects per size class in every slot (CPU or mm_cid)
 // of the rseq slab. malloc pops and free pushes inside a restartable sequence: no lock, no
 // atomic, no fence. The slow paths below run when a stack is empty or full: they move a batch
-// from or to the transfer cache and grow the class's capacity while the slot's byte budget
-// allows, so that classes a slot actually uses get room and unused ones cost nothing.
+// from or to the transfer cache. A class's capacity starts at zero, gets one batch on first use
+// and grows by a batch each time its misses alternate between underflow and overflow (a class
+// that is both allocated and freed here, for which a larger stack saves trips to the transfer
+// cache), while the slot's byte budget allows. A class that only underflows (a consumer) or
+// only overflows (a producer) gains nothing from a deeper stack and keeps one batch.
 class CpuCache {
  public:
   constexpr CpuCache() = default;
@@ -40,6 +43,9 @@ class CpuCache {
   void set_budget(size_t bytes) { budget_ = bytes; }
 
  private:
+  enum Miss : uint8_t { kNoMiss, kUnderflow, kOverflow };
+  // Records the miss and, when the rule above says so, grows the class in the current slot.
+  void OnMiss(int slot, uint32_t size_class, Miss miss);
   // Raises the class's capacity in the current slot by up to one batch if the budget allows.
   void MaybeGrow(int slot, uint32_t size_class);
 
@@ -47,6 +53,9 @@ class CpuCache {
   size_t budget_ = 0;
   // Per slot: bytes of capacity granted (sum over classes of capacity × class size).
   std::atomic<size_t>* capacity_bytes_ = nullptr;
+  // Per slot and class (slot * kNumClasses + class): the kind of the last miss. Racy by design:
+  // a lost update only delays or advances one growth step.
+  Miss* last_miss_ = nullptr;
 };
 
 extern CpuCache g_cpu_cache;

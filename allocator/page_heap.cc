@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include "allocator/locked_section.h"
 #include "allocator/page_map.h"
 #include "allocator/system_allocator.h"
 
@@ -188,7 +189,7 @@ bool PageHeap::EnsureSpares() {
     s->next = batch;
     batch = s;
   }
-  SpinLockHolder h(&lock_);
+  LockedSection h(&lock_);
   while (batch != nullptr) {
     Span* s = batch;
     batch = batch->next;
@@ -278,7 +279,7 @@ bool PageHeap::Grow(size_t n, size_t align) {
     SystemUnmap(region, bytes);
     return false;
   }
-  SpinLockHolder h(&lock_);
+  LockedSection h(&lock_);
   // Untouched mmap memory is not resident and reads zero: exactly a returned run.
   InitRun(s, first, pages, Span::State::kReturned);
   system_bytes_ += bytes;
@@ -305,7 +306,7 @@ Span* PageHeap::NewAligned(size_t num_pages, size_t align_pages) {
     Span* span = nullptr;
     bool short_of_spares = false;
     {
-      SpinLockHolder h(&lock_);
+      LockedSection h(&lock_);
       if (spare_count_ < kSparesNeeded) {
         short_of_spares = true;  // another thread used them between EnsureSpares and here
       } else {
@@ -354,7 +355,7 @@ void PageHeap::Delete(Span* span) {
   // deleted concurrently does not merge with it yet.
   pagemap_->SetSizeClass(first, n, 0);
   if (n > 2) pagemap_->SetRange(first + 1, n - 2, nullptr);
-  SpinLockHolder h(&lock_);
+  LockedSection h(&lock_);
   InitRun(span, first, n, Span::State::kFree);
   in_use_bytes_ -= n << kPageShift;
   free_bytes_ += n << kPageShift;
@@ -371,7 +372,7 @@ size_t PageHeap::ReleaseFree(size_t bytes) {
     Span* batch[kReleaseBatch];
     size_t count = 0;
     {
-      SpinLockHolder h(&lock_);
+      LockedSection h(&lock_);
       size_t planned = released;
       while (count < kReleaseBatch && (all || planned < bytes)) {
         Span* run = LargestFreeRunLocked();
@@ -404,7 +405,7 @@ size_t PageHeap::ReleaseFree(size_t bytes) {
     if (count == 0) break;
     bool ok[kReleaseBatch];
     for (size_t i = 0; i < count; ++i) ok[i] = SystemRelease(batch[i]->start(), batch[i]->bytes());
-    SpinLockHolder h(&lock_);
+    LockedSection h(&lock_);
     for (size_t i = 0; i < count; ++i) {
       Span* run = batch[i];
       ++release_calls_;
@@ -439,7 +440,7 @@ void PageHeap::UnlockAllAfterFork() {
 }
 
 PageHeap::Stats PageHeap::GetStats() {
-  SpinLockHolder h(&lock_);
+  LockedSection h(&lock_);
   Stats s;
   s.system_bytes = system_bytes_;
   s.free_bytes = free_bytes_;

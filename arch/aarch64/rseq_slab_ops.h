@@ -20,17 +20,19 @@
 namespace rseqmalloc {
 namespace arch {
 
+// The "?" section flag puts the descriptor, its pointer and the abort handler in the section
+// group of the code around them (see the x86_64 twin of this macro).
 #define RSEQMALLOC_A64_RSEQ_PROLOGUE                                                 \
-  ".pushsection __rseq_cs, \"aw\"\n\t"                                              \
+  ".pushsection __rseq_cs, \"aw?\"\n\t"                                              \
   ".balign 32\n\t"                                                                   \
   "3:\n\t"                                                                           \
   ".long 0, 0\n\t"                     /* version, flags */                          \
   ".quad 1f, 2f - 1f, 4f\n\t"          /* start_ip, post_commit_offset, abort_ip */  \
   ".popsection\n\t"                                                                  \
-  ".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"                                    \
+  ".pushsection __rseq_cs_ptr_array, \"aw?\"\n\t"                                    \
   ".quad 3b\n\t"                                                                     \
   ".popsection\n\t"                                                                  \
-  ".pushsection __rseq_failure, \"ax\"\n\t"                                         \
+  ".pushsection __rseq_failure, \"ax?\"\n\t"                                         \
   ".inst " RSEQMALLOC_RSEQ_SIG_ASM "\n\t"                                            \
   "4:\n\t"                             /* abort_ip: restart from the arming store */ \
   "b 0f\n\t"                                                                         \

@@ -24,18 +24,22 @@
 namespace rseqmalloc {
 namespace arch {
 
-// Descriptor, abort handler and arming. Uses %[t0] as scratch.
+// Descriptor, abort handler and arming. The "?" section flag puts the descriptor, its pointer
+// and the abort handler in the section group of the code around them: when that code is an
+// inline C++ function emitted in several objects (a COMDAT group), the linker keeps or discards
+// them together with the copy of the function they belong to.
+// Uses %[t0] as scratch.
 #define RSEQMALLOC_X86_RSEQ_PROLOGUE                                                 \
-  ".pushsection __rseq_cs, \"aw\"\n\t"                                              \
+  ".pushsection __rseq_cs, \"aw?\"\n\t"                                              \
   ".balign 32\n\t"                                                                   \
   "3:\n\t"                                                                           \
   ".long 0, 0\n\t"                     /* version, flags */                          \
   ".quad 1f, 2f - 1f, 4f\n\t"          /* start_ip, post_commit_offset, abort_ip */  \
   ".popsection\n\t"                                                                  \
-  ".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"                                    \
+  ".pushsection __rseq_cs_ptr_array, \"aw?\"\n\t"                                    \
   ".quad 3b\n\t"                                                                     \
   ".popsection\n\t"                                                                  \
-  ".pushsection __rseq_failure, \"ax\"\n\t"                                         \
+  ".pushsection __rseq_failure, \"ax?\"\n\t"                                         \
   ".byte 0x0f, 0x1f, 0x05\n\t"                                                       \
   ".long " RSEQMALLOC_RSEQ_SIG_ASM "\n\t"                                            \
   "4:\n\t"                             /* abort_ip: restart from the arming store */ \
