@@ -13,29 +13,40 @@ constexpr size_t kObjectSize = 8;
 constexpr int kWritesPerByte = 400;
 
 // Writes every byte of the object kWritesPerByte times through a volatile pointer (so the stores
-// really happen), then checks that each byte holds what the writes produced.
-bool WriteRepeatedly(void* object, unsigned char seed) {
+// really happen); returns the value every byte must then hold.
+unsigned char WriteRepeatedly(void* object, unsigned char seed) {
   volatile unsigned char* bytes = static_cast<volatile unsigned char*>(object);
   for (size_t i = 0; i < kObjectSize; ++i) bytes[i] = seed;
   for (int w = 0; w < kWritesPerByte; ++w) {
     for (size_t i = 0; i < kObjectSize; ++i) bytes[i] = bytes[i] + 1;
   }
-  unsigned char expected = static_cast<unsigned char>(seed + kWritesPerByte);
+  return static_cast<unsigned char>(seed + kWritesPerByte);
+}
+
+bool Holds(const void* object, unsigned char expected) {
+  const volatile unsigned char* bytes = static_cast<const volatile unsigned char*>(object);
   for (size_t i = 0; i < kObjectSize; ++i) {
     if (bytes[i] != expected) return false;
   }
   return true;
 }
 
+// Each object is checked after the next one has been allocated, so the check also catches an
+// allocator that hands out the live object again or writes into it, even when the threads happen
+// not to run at the same time.
 void Worker(CheckLog& log, void* handed_over, uint64_t iterations, int thread_index) {
   if (handed_over != nullptr) std::free(handed_over);
+  void* current = AllocateOrFail(log, kObjectSize);
   for (uint64_t i = 0; i < iterations; ++i) {
-    void* object = AllocateOrFail(log, kObjectSize);
-    if (!WriteRepeatedly(object, static_cast<unsigned char>(thread_index + i))) {
-      log.Fail("false sharing: another thread wrote into this object", kObjectSize);
+    unsigned char expected = WriteRepeatedly(current, static_cast<unsigned char>(thread_index + i));
+    void* next = AllocateOrFail(log, kObjectSize);
+    if (!Holds(current, expected)) {
+      log.Fail("false sharing: object changed by someone else", kObjectSize);
     }
-    std::free(object);
+    std::free(current);
+    current = next;
   }
+  std::free(current);
 }
 
 }  // namespace
