@@ -16,7 +16,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 
 # Per mode: runs per allocator and workload, work scale, idle seconds, and microbenchmark settings.
 MODES = {
-    "quick": dict(runs=3, scale=0.25, idle=0.5, micro_min_time=0.01, micro_repetitions=1),
+    "quick": dict(runs=3, scale=0.15, idle=0.3, micro_min_time=0.01, micro_repetitions=1),
     "full": dict(runs=5, scale=2.0, idle=3.0, micro_min_time=0.2, micro_repetitions=3),
 }
 
@@ -140,11 +140,15 @@ def main(argv: List[str]) -> int:
             notes.append(f"microbenchmarks skipped: {binary} not built")
 
     title = "rseqmalloc vs. glibc, jemalloc, tcmalloc, mimalloc"
-    subtitle = [" · ".join(f"{k} {v}" for k, v in facts[:3]), settings]
-    subtitle += [f"{k}: {v}" for k, v in facts if k.endswith(" rseq")]
+    subtitle = [" · ".join(f"{k}: {v}" for k, v in facts[:3]), settings]
+    subtitle += [f"{k}: {v}" for k, v in facts if k.startswith("rseq status")]
+    footnotes = [f"{a.name}: {a.description}" + (f", version {v}" if v else "")
+                 for a in chosen_allocators for v in [dict(facts).get(a.name, "")]]
+    footnotes.append("Bars: median over the runs; whiskers: fastest to slowest run. "
+                     "Details: results.md, results.csv, runs.csv.")
     plot_path = os.path.join(args.out, "comparison.svg")
     with open(plot_path, "w") as f:
-        f.write(plot_svg.render(summaries, names, title, subtitle))
+        f.write(plot_svg.render(summaries, names, title, subtitle, footnotes))
     report.write_csv(os.path.join(args.out, "results.csv"), summaries)
     report.write_markdown(os.path.join(args.out, "results.md"), title, facts, notes, settings, table,
                           plot_path, micro.markdown_table(micro_rows) if micro_rows else None)

@@ -29,8 +29,8 @@ def cpu_model() -> str:
 
 
 def glibc_version() -> str:
-    name, version = platform.libc_ver()
-    return f"{name} {version}" if version else "unknown"
+    _, version = platform.libc_ver()
+    return version or "unknown"
 
 
 def package_version(package: str) -> str:
@@ -55,7 +55,7 @@ def describe(repo_root: str, probe: str, allocators: List[Allocator]) -> List[Tu
     facts = [
         ("machine", f"{cpu_model()}, {os.cpu_count()} cores"),
         ("kernel", platform.release()),
-        ("glibc", glibc_version() + f" (libc6 {package_version('libc6')})"),
+        ("glibc", f"{glibc_version()} (libc6 {package_version('libc6')})"),
     ]
     for allocator in allocators:
         if allocator.name == "glibc":
@@ -65,5 +65,5 @@ def describe(repo_root: str, probe: str, allocators: List[Allocator]) -> List[Tu
         facts.append((allocator.name, version))
     for allocator in allocators:
         if allocator.package is None:
-            facts.append((f"{allocator.name} rseq", rseq_status(probe, allocator)))
+            facts.append((f"rseq status ({allocator.name})", rseq_status(probe, allocator)))
     return facts

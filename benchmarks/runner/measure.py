@@ -3,6 +3,7 @@ process itself (wait4's rusage, taken by a tiny static helper so that nothing of
 is counted), plus the workload's RESULT line."""
 
 import dataclasses
+import os
 import signal
 import subprocess
 import tempfile
@@ -50,11 +51,15 @@ def run_once(helper: str, command: List[str], env: Dict[str, str], timeout_s: fl
     """Runs command through the measured_exec helper (see benchmarks/probe/measured_exec.cc)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(mode="r", prefix="measured-") as report:
+        # A session of its own, so that a timeout kills the workload too, not just the helper.
+        process = subprocess.Popen([helper, report.name] + command, env=env, stdout=out,
+                                   stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            done = subprocess.run([helper, report.name] + command, env=env, stdout=out, stderr=err,
-                                  stdin=subprocess.DEVNULL, timeout=timeout_s)
+            process.wait(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
             timed_out = True
         out.seek(0)
         err.seek(0)
@@ -69,7 +74,7 @@ def run_once(helper: str, command: List[str], env: Dict[str, str], timeout_s: fl
     if timed_out:
         error = f"timed out after {timeout_s:g} s"
     elif not measured:
-        error = f"no measurement from the helper (exit {done.returncode}): {_tail(stderr)}"
+        error = f"no measurement from the helper (exit {process.returncode}): {_tail(stderr)}"
     elif code < 0:
         error = f"killed by signal {-code} ({signal.Signals(-code).name}): {_tail(stderr)}"
     elif result.get("check") not in (None, "ok"):
