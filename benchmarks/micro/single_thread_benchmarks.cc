@@ -34,7 +34,7 @@ void BM_NewSizedDelete(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// A random mix of sizes (8 B to 4 KiB, spread over powers of two) with 1024 live objects replaced
+// A random mix of sizes (8 B to 8 KiB, spread over powers of two) with 1024 live objects replaced
 // in random order, so successive calls hit different size classes and do not reuse the last block.
 template <typename Allocator>
 void BM_RandomMix(benchmark::State& state) {

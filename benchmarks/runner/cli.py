@@ -140,7 +140,8 @@ def main(argv: List[str]) -> int:
             notes.append(f"microbenchmarks skipped: {binary} not built")
 
     title = "rseqmalloc vs. glibc, jemalloc, tcmalloc, mimalloc"
-    subtitle = [" · ".join(f"{k}: {v}" for k, v in facts[:3]), settings]
+    subtitle = [" · ".join(f"{k}: {v}" for k, v in facts[:4] if k != "load average"),
+                f"{settings} · load average at start {dict(facts)['load average'].split(' (')[0]}"]
     subtitle += [f"{k}: {v}" for k, v in facts if k.startswith("rseq status")]
     footnotes = [f"{a.name}: {a.description}" + (f", version {v}" if v else "")
                  for a in chosen_allocators for v in [dict(facts).get(a.name, "")]]

@@ -54,6 +54,8 @@ def rseq_status(probe: str, allocator: Allocator) -> str:
 def describe(repo_root: str, probe: str, allocators: List[Allocator]) -> List[Tuple[str, str]]:
     facts = [
         ("machine", f"{cpu_model()}, {os.cpu_count()} cores"),
+        # Other work on the machine is the usual reason for noisy numbers: say how busy it was.
+        ("load average", " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1, 5, 15 min) at start"),
         ("kernel", platform.release()),
         ("glibc", f"{glibc_version()} (libc6 {package_version('libc6')})"),
     ]

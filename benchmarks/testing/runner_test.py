@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ElementTree
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runner import measure, micro, plot_svg, report, stats  # noqa: E402
+from runner import allocators, measure, micro, plot_svg, report, stats  # noqa: E402
 
 HELPER = None
 
@@ -68,6 +68,23 @@ class MeasureTest(unittest.TestCase):
             self.assertIn("timed out", m.error)
             time.sleep(1.5)
             self.assertFalse(os.path.exists(marker))
+
+
+class AllocatorsTest(unittest.TestCase):
+    def test_missing_library_is_skipped_with_a_note(self):
+        chosen, notes = allocators.select(allocators.all_allocators("/nonexistent/librseqmalloc.so"),
+                                          ["rseqmalloc", "glibc"])
+        self.assertEqual([a.name for a in chosen], ["glibc"])
+        self.assertEqual(len(notes), 1)
+        self.assertIn("skipped rseqmalloc", notes[0])
+
+    def test_own_registration_mode_turns_off_glibcs_rseq(self):
+        own = next(a for a in allocators.all_allocators("/x.so") if a.name == "rseqmalloc-own")
+        env = own.environment({"LD_PRELOAD": "/other.so", "HOME": "/h"})
+        self.assertEqual(env["LD_PRELOAD"], "/x.so")
+        self.assertEqual(env["GLIBC_TUNABLES"], "glibc.pthread.rseq=0")
+        glibc = next(a for a in allocators.all_allocators("/x.so") if a.name == "glibc")
+        self.assertNotIn("LD_PRELOAD", glibc.environment({"LD_PRELOAD": "/other.so"}))
 
 
 class StatsTest(unittest.TestCase):
