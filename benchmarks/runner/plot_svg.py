@@ -154,8 +154,10 @@ def render(summaries: Sequence[Summary], allocators: Sequence[str], title: str,
     panel_titles = ["Wall time vs. best peer", "Peak RSS vs. best peer"]
     axes = []
     for p in range(2):
-        ratios = [v for row in rows if row.panels[p] for bar in row.panels[p].values()
-                  for v in (bar.ratio, bar.low, bar.high) if v]
+        # The medians set the scale; a far-off whisker is clipped at the edge rather than
+        # squeezing every bar into a corner.
+        ratios = [bar.ratio for row in rows if row.panels[p] for bar in row.panels[p].values()
+                  if bar.ratio]
         axes.append(_Axis(ratios, panel_x[p] + 10, panel_x[p] + panel_width - 44))
 
     header = 70 + 18 * len(subtitle_lines)
