@@ -117,6 +117,10 @@ void BM_AlignedAlloc(benchmark::State& state) {
   constexpr size_t kSize = 256;
   for (auto _ : state) {
     void* ptr = Allocator::AlignedAlloc(alignment, kSize);
+    if (ptr == nullptr) {
+      state.SkipWithError("aligned_alloc returned null");
+      break;
+    }
     benchmark::DoNotOptimize(ptr);
     Allocator::Free(ptr);
   }

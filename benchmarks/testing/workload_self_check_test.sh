@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every workload passes its own checks under the system malloc and under rseqmalloc, and fails
+# Every workload passes its own checks under the system malloc and under rseqmalloc (both rseq
+# registration modes), and fails
 # (non-zero exit) under an allocator that corrupts live memory: the checks can catch a broken
 # allocator.
 #   $1 = libscribbling_malloc.so  $2 = librseqmalloc.so  $3... = workload binaries
@@ -10,11 +11,16 @@ shift 2
 failures=0
 for workload in "$@"; do
   name=$(basename "$workload")
-  for preload in "" "$rseqmalloc"; do
-    out=$(LD_PRELOAD="$preload" "$workload" --threads 2 --scale 0.05 --idle 0 2>&1)
+  # The system malloc, rseqmalloc in its default mode, rseqmalloc with its own rseq registration.
+  for mode in system rseqmalloc rseqmalloc-own; do
+    preload="" tunables="${GLIBC_TUNABLES:-}"
+    [[ "$mode" != system ]] && preload="$rseqmalloc"
+    [[ "$mode" == rseqmalloc-own ]] && tunables="glibc.pthread.rseq=0"
+    out=$(LD_PRELOAD="$preload" GLIBC_TUNABLES="$tunables" \
+          "$workload" --threads 2 --scale 0.05 --idle 0 2>&1)
     status=$?
     if ((status != 0)) || ! grep -q "^RESULT workload=$name .*check=ok" <<<"$out"; then
-      echo "FAIL: $name under '${preload:-system malloc}' (exit $status): $out"
+      echo "FAIL: $name under $mode (exit $status): $out"
       failures=$((failures + 1))
     fi
   done
