@@ -3,6 +3,7 @@
 // consumers' side back to the producers' side. Objects travel in batches through a bounded
 // single-producer single-consumer ring, one ring per producer/consumer pair.
 #include <sched.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstdint>
@@ -28,19 +29,37 @@ struct Batch {
   uint64_t tags[kBatchObjects];
 };
 
+// Waiting for the other side of a ring: yield for a while, then sleep in short naps, so that with
+// more threads than free cores (a busy machine) the waiting thread gives its core to the one it
+// waits for instead of spinning through its time slices; that would measure the scheduler.
+class Backoff {
+ public:
+  void Wait() {
+    if (++rounds_ < 64) {
+      sched_yield();
+    } else {
+      timespec nap{0, 20000};
+      nanosleep(&nap, nullptr);
+    }
+  }
+
+ private:
+  int rounds_ = 0;
+};
+
 // The ring's slots are written in place so that moving objects costs no allocation of its own.
 class BatchRing {
  public:
   Batch& SlotToFill() {
     uint64_t head = head_.load(std::memory_order_relaxed);
-    while (head - tail_.load(std::memory_order_acquire) == kRingBatches) sched_yield();
+    for (Backoff backoff; head - tail_.load(std::memory_order_acquire) == kRingBatches;) backoff.Wait();
     return slots_[head % kRingBatches];
   }
   void Publish() { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
   Batch& SlotToDrain() {
     uint64_t tail = tail_.load(std::memory_order_relaxed);
-    while (head_.load(std::memory_order_acquire) == tail) sched_yield();
+    for (Backoff backoff; head_.load(std::memory_order_acquire) == tail;) backoff.Wait();
     return slots_[tail % kRingBatches];
   }
   void Release() { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
