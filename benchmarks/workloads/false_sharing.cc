@@ -5,6 +5,9 @@
 #include <thread>
 #include <vector>
 
+#include "benchmarks/workloads/check_log.h"
+#include "benchmarks/workloads/workload_result.h"
+
 namespace rseqmalloc {
 namespace bench {
 namespace {

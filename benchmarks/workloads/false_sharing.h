@@ -4,7 +4,7 @@
 #ifndef RSEQMALLOC_BENCHMARKS_WORKLOADS_FALSE_SHARING_H_
 #define RSEQMALLOC_BENCHMARKS_WORKLOADS_FALSE_SHARING_H_
 
-#include "benchmarks/workloads/workload_support.h"
+#include "benchmarks/workloads/workload_options.h"
 
 namespace rseqmalloc {
 namespace bench {

@@ -13,7 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "benchmarks/workloads/workload_support.h"
+#include "benchmarks/workloads/check_log.h"
+#include "benchmarks/workloads/rng.h"
+#include "benchmarks/workloads/workload_options.h"
+#include "benchmarks/workloads/workload_result.h"
 
 namespace rseqmalloc {
 namespace bench {

@@ -8,7 +8,11 @@
 #include <thread>
 #include <vector>
 
-#include "benchmarks/workloads/workload_support.h"
+#include "benchmarks/workloads/check_log.h"
+#include "benchmarks/workloads/object_stamp.h"
+#include "benchmarks/workloads/rng.h"
+#include "benchmarks/workloads/workload_options.h"
+#include "benchmarks/workloads/workload_result.h"
 
 namespace rseqmalloc {
 namespace bench {
