@@ -1,0 +1,170 @@
+"""Command line of the comparison runner: runs every workload under every allocator, interleaved
+run by run, then prints and writes the summary, the plot and (optionally) the microbenchmarks."""
+
+import argparse
+import csv
+import datetime
+import os
+import sys
+from typing import Dict, List
+
+from . import allocators as allocators_mod
+from . import machine, measure, micro, plot_svg, progress, report, stats
+from . import workloads as workloads_mod
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Per mode: runs per allocator and workload, work scale, idle seconds, and microbenchmark settings.
+MODES = {
+    "quick": dict(runs=3, scale=0.15, idle=0.3, micro_min_time=0.01, micro_repetitions=1),
+    "full": dict(runs=5, scale=2.0, idle=3.0, micro_min_time=0.2, micro_repetitions=3),
+}
+
+
+def parse_args(argv: List[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="compare.py", description="Compare rseqmalloc with glibc, jemalloc, tcmalloc and "
+        "mimalloc on the benchmark workloads (via LD_PRELOAD).")
+    parser.add_argument("--quick", action="store_true",
+                        help="short run (under 2 minutes on 2 cores): fewer runs, less work")
+    parser.add_argument("--runs", type=int, help="runs per workload and allocator (median taken)")
+    parser.add_argument("--scale", type=float, help="work multiplier for every workload")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2,
+                        help="threads per multi-threaded workload (default: number of CPUs)")
+    parser.add_argument("--idle", type=float, help="idle seconds in memory_return")
+    parser.add_argument("--workloads", help="comma-separated subset of workloads")
+    parser.add_argument("--allocators", help="comma-separated subset of allocators")
+    parser.add_argument("--out", default=os.path.join(REPO_ROOT, "out", "bench"),
+                        help="output directory (default out/bench)")
+    parser.add_argument("--bin-dir", default=os.path.join(REPO_ROOT, "bazel-bin"),
+                        help="Bazel output directory with the built binaries (default bazel-bin)")
+    parser.add_argument("--micro", dest="micro", action="store_true", default=True,
+                        help="also run the microbenchmarks (default; short in --quick)")
+    parser.add_argument("--no-micro", dest="micro", action="store_false",
+                        help="skip the microbenchmarks")
+    parser.add_argument("--micro-filter", help="regex selecting microbenchmarks")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds before a run is killed")
+    args = parser.parse_args(argv)
+    mode = MODES["quick" if args.quick else "full"]
+    args.mode = "quick" if args.quick else "full"
+    for key in ("runs", "scale", "idle"):
+        if getattr(args, key) is None:
+            setattr(args, key, mode[key])
+    args.micro_min_time = mode["micro_min_time"]
+    args.micro_repetitions = mode["micro_repetitions"]
+    if args.runs < 1 or args.scale <= 0 or args.threads < 1:
+        parser.error("--runs, --scale and --threads must be positive")
+    return args
+
+
+def _split(text):
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def run_workloads(args, chosen_workloads, chosen_allocators, show) -> Dict:
+    """Runs everything; returns {(workload, allocator): [Measurement]} and writes runs.csv."""
+    results: Dict = {}
+    base_env = dict(os.environ)
+    raw_path = os.path.join(args.out, "runs.csv")
+    with open(raw_path, "w", newline="") as raw_file:
+        raw = csv.writer(raw_file)
+        raw.writerow(["workload", "allocator", "run", "wall_s", "cpu_s", "peak_rss_kib",
+                      "exit_status", "error", "result"])
+        for workload in chosen_workloads:
+            command = workload.command(args.bin_dir, args.threads, args.scale, args.idle)
+            for run in range(args.runs):
+                # Interleave: every allocator once per round, starting with a different one each
+                # round, so slow drifts of the machine spread evenly over the allocators.
+                shift = run % len(chosen_allocators)
+                order = chosen_allocators[shift:] + chosen_allocators[:shift]
+                for allocator in order:
+                    m = measure.run_once(args.helper, command, allocator.environment(base_env), args.timeout)
+                    results.setdefault((workload.name, allocator.name), []).append(m)
+                    raw.writerow([workload.name, allocator.name, run + 1, f"{m.wall_s:.4f}",
+                                  f"{m.cpu_s:.4f}", m.peak_rss_kib, m.exit_status, m.error,
+                                  " ".join(f"{k}={v}" for k, v in m.result.items())])
+                    detail = (f"{m.wall_s:6.2f} s  {m.cpu_s:6.2f} cpu  {m.peak_rss_kib / 1024:7.1f} MiB"
+                              if m.ok else "FAILED: " + m.error[:60])
+                    show.report(f"{workload.name} / {allocator.name} (run {run + 1}/{args.runs})", detail)
+    return results
+
+
+def main(argv: List[str]) -> int:
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    rseqmalloc_so = os.path.join(args.bin_dir, "allocator", "librseqmalloc.so")
+    probe = os.path.join(args.bin_dir, "benchmarks", "probe", "rseq_status_probe")
+    args.helper = os.path.join(args.bin_dir, "benchmarks", "probe", "measured_exec")
+    chosen_allocators, notes = allocators_mod.select(allocators_mod.all_allocators(rseqmalloc_so),
+                                                     _split(args.allocators))
+    chosen_workloads = workloads_mod.select(_split(args.workloads))
+    missing = [path for path in [args.helper] + [w.binary(args.bin_dir) for w in chosen_workloads]
+               if not os.path.exists(path)]
+    if missing:
+        print("missing binaries (build //benchmarks/...): " + ", ".join(missing), file=sys.stderr)
+        return 2
+    if not chosen_allocators:
+        print("no allocator to run: " + "; ".join(notes), file=sys.stderr)
+        return 2
+
+    facts = machine.describe(REPO_ROOT, probe, chosen_allocators)
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    settings = (f"{args.mode} mode, {started}: {args.runs} run(s) per workload and allocator, "
+                f"{args.threads} threads, work scale {args.scale:g}, idle {args.idle:g} s")
+    print("rseqmalloc allocator comparison")
+    for key, value in facts:
+        print(f"  {key + ':':<20} {value}")
+    print("  " + settings)
+    for note in notes:
+        print("  note: " + note)
+    print(flush=True)
+
+    show = progress.Progress(len(chosen_workloads) * len(chosen_allocators) * args.runs)
+    results = run_workloads(args, chosen_workloads, chosen_allocators, show)
+
+    summaries = [stats.summarize(w.name, a.name, a.is_peer, results.get((w.name, a.name), []))
+                 for w in chosen_workloads for a in chosen_allocators]
+    stats.add_ratios(summaries)
+    names = [a.name for a in chosen_allocators]
+    table = report.rows(summaries) + report.geomean_rows(summaries, names)
+
+    micro_rows = None
+    if args.micro:
+        binary = os.path.join(args.bin_dir, "benchmarks", "micro", "alloc_microbenchmark")
+        if os.path.exists(binary):
+            show.note("running microbenchmarks (rseqmalloc and system malloc in one binary)...")
+            _, micro_rows = micro.run(binary, args.out, args.micro_min_time, args.micro_repetitions,
+                                      args.micro_filter, dict(os.environ))
+            micro.write_csv(os.path.join(args.out, "microbenchmarks.csv"), micro_rows)
+        else:
+            notes.append(f"microbenchmarks skipped: {binary} not built")
+
+    title = "rseqmalloc vs. glibc, jemalloc, tcmalloc, mimalloc"
+    subtitle = [" · ".join(f"{k}: {v}" for k, v in facts[:4] if k != "load average"),
+                f"{settings} · load average at start {dict(facts)['load average'].split(' (')[0]}"]
+    subtitle += [f"{k}: {v}" for k, v in facts if k.startswith("rseq status")]
+    footnotes = [f"{a.name}: {a.description}" + (f", version {v}" if v else "")
+                 for a in chosen_allocators for v in [dict(facts).get(a.name, "")]]
+    footnotes.append("Bars: median over the runs; whiskers: fastest to slowest run. "
+                     "Details: results.md, results.csv, runs.csv.")
+    plot_path = os.path.join(args.out, "comparison.svg")
+    with open(plot_path, "w") as f:
+        f.write(plot_svg.render(summaries, names, title, subtitle, footnotes))
+    report.write_csv(os.path.join(args.out, "results.csv"), summaries)
+    report.write_markdown(os.path.join(args.out, "results.md"), title, facts, notes, settings, table,
+                          plot_path, micro.markdown_table(micro_rows) if micro_rows else None)
+
+    print()
+    print(report.text_table(table))
+    if micro_rows:
+        print()
+        print(micro.text_table(micro_rows))
+    print()
+    for note in notes:
+        print("note: " + note)
+    print(f"wrote {args.out}/results.csv, results.md, runs.csv, comparison.svg"
+          + (", microbenchmarks.csv/.json" if micro_rows else ""))
+    failed = [s for s in summaries if not s.ok]
+    for s in failed:
+        print(f"FAILED: {s.workload} under {s.allocator}: {s.failures[0]}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,171 @@
+"""Unit tests of the comparison runner's parts that can be checked without running a benchmark:
+measuring a child through the helper, parsing, medians and ratios, the micro pairing, reports and
+the plot. Argument: path of the measured_exec helper."""
+
+import csv
+import io
+import os
+import sys
+import tempfile
+import time
+import unittest
+import xml.etree.ElementTree as ElementTree
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from runner import allocators, measure, micro, plot_svg, report, stats  # noqa: E402
+
+HELPER = None
+
+
+def fake(wall, cpu=0.1, rss=1000, error="", **result):
+    fields = {"check": "ok"}
+    fields.update({k: str(v) for k, v in result.items()})
+    return measure.Measurement(wall, cpu, rss, 0, fields, error)
+
+
+class MeasureTest(unittest.TestCase):
+    def test_parses_last_result_line(self):
+        fields = measure.parse_result_line("noise\nRESULT a=1 check=FAILED\nRESULT a=2 check=ok b=x\n")
+        self.assertEqual(fields, {"a": "2", "check": "ok", "b": "x"})
+
+    def test_passing_child(self):
+        m = measure.run_once(HELPER, ["/bin/sh", "-c", "echo RESULT workload=t check=ok"],
+                             dict(os.environ), 30)
+        self.assertTrue(m.ok, m.error)
+        self.assertGreater(m.wall_s, 0)
+        self.assertGreater(m.peak_rss_kib, 0)
+        # The runner's own RSS (tens of MiB) must not leak into the child's peak.
+        self.assertLess(m.peak_rss_kib, 8 * 1024)
+
+    def test_peak_rss_is_the_childs(self):
+        script = "x = bytearray(64 << 20); print('RESULT check=ok')"
+        m = measure.run_once(HELPER, [sys.executable, "-c", script], dict(os.environ), 60)
+        self.assertTrue(m.ok, m.error)
+        self.assertGreater(m.peak_rss_kib, 64 * 1024)
+
+    def test_failed_self_check(self):
+        m = measure.run_once(HELPER, ["/bin/sh", "-c", "echo RESULT check=FAILED failures=3; "
+                                      "echo broken >&2; exit 1"], dict(os.environ), 30)
+        self.assertFalse(m.ok)
+        self.assertIn("self-check failed (3 failures)", m.error)
+        self.assertIn("broken", m.error)
+
+    def test_crash(self):
+        m = measure.run_once(HELPER, ["/bin/sh", "-c", "kill -SEGV $$"], dict(os.environ), 30)
+        self.assertFalse(m.ok)
+        self.assertIn("SIGSEGV", m.error)
+
+    def test_missing_result_line(self):
+        m = measure.run_once(HELPER, ["/bin/true"], dict(os.environ), 30)
+        self.assertFalse(m.ok)
+
+    def test_timeout_kills_the_workload_too(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            marker = os.path.join(scratch, "still-running")
+            m = measure.run_once(HELPER, ["/bin/sh", "-c", f"sleep 1; touch {marker}"],
+                                 dict(os.environ), 0.3)
+            self.assertIn("timed out", m.error)
+            time.sleep(1.5)
+            self.assertFalse(os.path.exists(marker))
+
+
+class AllocatorsTest(unittest.TestCase):
+    def test_missing_library_is_skipped_with_a_note(self):
+        chosen, notes = allocators.select(allocators.all_allocators("/nonexistent/librseqmalloc.so"),
+                                          ["rseqmalloc", "glibc"])
+        self.assertEqual([a.name for a in chosen], ["glibc"])
+        self.assertEqual(len(notes), 1)
+        self.assertIn("skipped rseqmalloc", notes[0])
+
+    def test_own_registration_mode_turns_off_glibcs_rseq(self):
+        own = next(a for a in allocators.all_allocators("/x.so") if a.name == "rseqmalloc-own")
+        env = own.environment({"LD_PRELOAD": "/other.so", "HOME": "/h"})
+        self.assertEqual(env["LD_PRELOAD"], "/x.so")
+        self.assertEqual(env["GLIBC_TUNABLES"], "glibc.pthread.rseq=0")
+        glibc = next(a for a in allocators.all_allocators("/x.so") if a.name == "glibc")
+        self.assertNotIn("LD_PRELOAD", glibc.environment({"LD_PRELOAD": "/other.so"}))
+
+
+class StatsTest(unittest.TestCase):
+    def test_medians_and_ratios_to_best_peer(self):
+        summaries = [
+            stats.summarize("w", "mine", False, [fake(1.0), fake(3.0), fake(2.0)]),
+            stats.summarize("w", "peer_a", True, [fake(4.0), fake(4.0), fake(4.0)]),
+            stats.summarize("w", "peer_b", True, [fake(5.0, rss=500), fake(5.0, rss=500)]),
+            stats.summarize("w", "broken_peer", True, [fake(0.1, error="crashed")]),
+        ]
+        stats.add_ratios(summaries)
+        mine, a, b, broken = summaries
+        self.assertEqual(mine.medians["wall_s"], 2.0)
+        self.assertEqual(mine.spread["wall_s"], (1.0, 3.0))
+        self.assertAlmostEqual(mine.ratios["wall_s"], 0.5)   # a failed peer is never the best
+        self.assertAlmostEqual(a.ratios["wall_s"], 1.0)
+        self.assertAlmostEqual(b.ratios["wall_s"], 1.25)
+        self.assertAlmostEqual(a.ratios["peak_rss_kib"], 2.0)  # best RSS is peer_b's
+        self.assertEqual(a.best_peer["peak_rss_kib"], "peer_b")
+        self.assertIsNone(broken.ratios["wall_s"])
+        self.assertFalse(broken.ok)
+
+    def test_workload_metric_from_result_line(self):
+        s = stats.summarize("m", "x", True, [fake(1, rss_after_idle_kib=10),
+                                             fake(1, rss_after_idle_kib=30)])
+        self.assertEqual(s.medians["rss_after_idle_kib"], 20)
+
+
+class MicroTest(unittest.TestCase):
+    def test_pairs_rows_and_uses_the_median_aggregate(self):
+        benchmarks = [
+            {"name": "BM_MallocFree<RseqMalloc>/64", "run_type": "iteration", "items_per_second": 1e8},
+            {"name": "BM_MallocFree<SystemMalloc>/64", "run_type": "iteration", "items_per_second": 5e7},
+            {"name": "BM_CrossThreadHandoff<RseqMalloc>/64/real_time_mean", "run_type": "aggregate",
+             "items_per_second": 1e3},
+            {"name": "BM_CrossThreadHandoff<RseqMalloc>/64/real_time_median", "run_type": "aggregate",
+             "items_per_second": 1e7},
+            {"name": "BM_CrossThreadHandoff<SystemMalloc>/64/real_time_median", "run_type": "aggregate",
+             "items_per_second": 1e7},
+        ]
+        rows = micro.pair_rows(benchmarks)
+        self.assertEqual(rows[0], ("MallocFree/64", "10.0", "20.0", "0.50x"))
+        self.assertEqual(rows[1], ("CrossThreadHandoff/64", "100.0", "100.0", "1.00x"))
+
+
+class OutputTest(unittest.TestCase):
+    def setUp(self):
+        self.summaries = [
+            stats.summarize("w1", "rseqmalloc", False, [fake(1.0), fake(1.2)]),
+            stats.summarize("w1", "glibc", True, [fake(2.0)]),
+            stats.summarize("w2", "rseqmalloc", False, [fake(1.0, error="killed by signal 11")]),
+            stats.summarize("w2", "glibc", True, [fake(2.0, rss_after_idle_kib=5)]),
+        ]
+        stats.add_ratios(self.summaries)
+
+    def test_csv_has_a_row_per_workload_and_allocator(self):
+        with tempfile.TemporaryDirectory() as out:
+            path = os.path.join(out, "r.csv")
+            report.write_csv(path, self.summaries)
+            with open(path) as f:
+                rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 4)
+        self.assertEqual(rows[0]["wall_vs_best_peer"], "0.5500")
+        self.assertTrue(rows[2]["status"].startswith("FAILED"))
+
+    def test_text_table_marks_failures(self):
+        table = report.text_table(report.rows(self.summaries))
+        self.assertIn("0.55x", table)
+        self.assertIn("FAILED: killed by signal 11", table)
+
+    def test_plot_is_well_formed_svg_with_every_bar(self):
+        svg = plot_svg.render(self.summaries, ["rseqmalloc", "glibc"], "t", ["s"], ["f"])
+        root = ElementTree.parse(io.StringIO(svg)).getroot()
+        titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+        # w1: two bars per panel; w2: glibc only (rseqmalloc failed); RSS after idle for w2;
+        # geometric means for both allocators in both panels.
+        self.assertEqual(len([t for t in titles if "median" in t]), 4 + 2 + 1)
+        self.assertEqual(len([t for t in titles if "geometric mean" in t]), 4)
+        self.assertIn("rseqmalloc: FAILED", svg)
+
+
+if __name__ == "__main__":
+    HELPER = os.path.abspath(sys.argv.pop(1))
+    unittest.main()

@@ -1,0 +1,33 @@
+#include "benchmarks/workloads/check_log.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "benchmarks/workloads/object_stamp.h"
+
+namespace rseqmalloc {
+namespace bench {
+void CheckLog::Fail(const char* workload_step, size_t size) {
+  uint64_t before = failures_.fetch_add(1, std::memory_order_relaxed);
+  // A broken allocator fails thousands of checks; the first few say enough.
+  if (before < 5) std::fprintf(stderr, "check failed: %s (object of %zu bytes)\n", workload_step, size);
+}
+
+bool VerifyStamp(CheckLog& log, const void* object, size_t size, uint64_t tag, const char* step) {
+  if (StampIntact(object, size, tag)) return true;
+  log.Fail(step, size);
+  return false;
+}
+
+void* AllocateOrFail(CheckLog& log, size_t size) {
+  void* object = std::malloc(size);
+  if (object == nullptr) {
+    log.Fail("malloc returned null", size);
+    std::fprintf(stderr, "out of memory, giving up\n");
+    std::exit(1);
+  }
+  return object;
+}
+
+}  // namespace bench
+}  // namespace rseqmalloc
