@@ -67,7 +67,10 @@ Span* CentralFreeList::NewSpan() {
   span->allocated = 0;
   span->capacity = objects_per_span_;
   span->bump_index = 0;
-  // Published before any object of the span can reach free(): free() finds the class here.
+  // Published before any object of the span can reach free(): free() finds the class here,
+  // and the central list finds the span of an object on any of its pages (the page heap maps
+  // only the end pages of the spans it hands out).
+  g_pagemap.SetRange(span->first_page, span->num_pages, span);
   g_pagemap.SetSizeClass(span->first_page, span->num_pages, static_cast<uint8_t>(size_class_));
   return span;
 }

@@ -34,8 +34,9 @@ class PageHeap {
   PageHeap(const PageHeap&) = delete;
   PageHeap& operator=(const PageHeap&) = delete;
 
-  // A span of num_pages pages in state kLarge, every page mapped to it in g_pagemap, its
-  // small-object fields zero. nullptr with errno = ENOMEM when the system has no memory (or the
+  // A span of num_pages pages in state kLarge, its first and last page mapped to it in the
+  // pagemap (the interior entries are unspecified: whoever carves the span into small objects
+  // maps them), its small-object fields zero. nullptr with errno = ENOMEM when the system has no memory (or the
   // size is absurd). Memory from a fresh or released run reads zero; from a reused free run it
   // holds old data.
   Span* New(size_t num_pages) { return NewAligned(num_pages, 1); }

@@ -36,8 +36,9 @@ class PageMap {
   bool Ensure(PageId first, size_t n);
 
   // nullptr for pages that no span covers (or whose leaf does not exist), for any address.
-  // Within a free run only the first and last page map to the run (interior pages read
-  // nullptr); pages of a span handed out by the page heap all map to it.
+  // Every span (free, large or small) has its first and last page mapped to it; every page of
+  // a small span maps to it. Interior entries of free runs and large spans are stale: callers
+  // that look up an arbitrary page must check that the span they get covers it.
   Span* GetSpan(PageId p) const {
     const Leaf* leaf = LeafFor(p);
     if (leaf == nullptr) return nullptr;
