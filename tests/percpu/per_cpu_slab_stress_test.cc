@@ -306,8 +306,13 @@ void DrainOfARunningOwnersSlot(bool affinity_fence, bool pin_drainer) {
     ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   }
   uint64_t drains = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (std::chrono::steady_clock::now() < deadline) {
+  // At least a second and at least 5 drains (affinity fences are slow on a loaded machine),
+  // but never more than 20 seconds.
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    if (elapsed > std::chrono::seconds(20)) break;
+    if (elapsed > std::chrono::seconds(1) && drains >= 5) break;
     int slot = owner_slot.load();
     if (slot < 0) continue;
     g_slab.Drain(slot, DrainToPool, nullptr);
@@ -322,7 +327,7 @@ void DrainOfARunningOwnersSlot(bool affinity_fence, bool pin_drainer) {
   for (void* p : owner_local) ++seen[IndexOf(p)];
   for (void* p : g_pool) ++seen[IndexOf(p)];
   for (size_t i = 0; i < kItems; ++i) ASSERT_EQ(seen[i], 1) << "item " << i;
-  EXPECT_GT(drains, 10u);
+  EXPECT_GE(drains, 5u);
   EXPECT_GT(g_pool.size(), 0u) << "the drains never caught an item in the slot";
 }
 
