@@ -16,6 +16,7 @@ namespace {
 std::atomic<FenceMethod> g_method{FenceMethod::kNone};
 std::atomic<bool> g_force_affinity{false};
 bool g_slots_are_cpus = false;
+uint32_t g_num_cpus = CPU_SETSIZE;
 
 long Membarrier(int cmd, unsigned flags, int cpu) {
   return syscall(arch::kSysMembarrier, cmd, flags, cpu);
@@ -23,15 +24,16 @@ long Membarrier(int cmd, unsigned flags, int cpu) {
 
 // Running on a CPU means whatever thread of ours was there has been switched out, and a switch
 // both aborts an interrupted critical section (on its return to user space) and orders memory.
-// Visiting every CPU we are allowed on therefore fences those CPUs. CPUs outside our affinity
-// mask are not covered; threads of ours confined elsewhere (other cpusets) would be missed, which
-// is why this is only the fallback.
+// Visiting every CPU therefore fences them all. We try every possible CPU, not only those in our
+// own affinity mask: the caller may be pinned while the slot's owner runs elsewhere. CPUs the
+// kernel will not let us onto (other cpusets, offline) are skipped; threads of ours confined to
+// such CPUs would be missed, which is why this is only the fallback.
 void AffinityFence() {
   cpu_set_t saved;
   CPU_ZERO(&saved);
   if (sched_getaffinity(0, sizeof(saved), &saved) != 0) return;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &saved)) continue;
+  uint32_t limit = g_num_cpus < CPU_SETSIZE ? g_num_cpus : CPU_SETSIZE;
+  for (uint32_t cpu = 0; cpu < limit; ++cpu) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
@@ -48,8 +50,9 @@ void AffinityFence() {
 }  // namespace
 
 namespace internal {
-void FenceProcessInit(bool slots_are_cpus) {
+void FenceProcessInit(bool slots_are_cpus, uint32_t num_cpus) {
   g_slots_are_cpus = slots_are_cpus;
+  g_num_cpus = num_cpus == 0 ? CPU_SETSIZE : num_cpus;
   int saved_errno = errno;
   FenceMethod method = FenceMethod::kAffinity;
   long mask = Membarrier(arch::kMembarrierCmdQuery, 0, 0);

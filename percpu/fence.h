@@ -10,8 +10,8 @@ namespace rseqmalloc {
 namespace percpu {
 
 // membarrier(PRIVATE_EXPEDITED_RSEQ) aimed at CPU `slot` when slots are CPUs, at all CPUs when
-// they are mm_cids (a CID names no CPU). Falls back to running this thread on each CPU it may
-// use, in turn, when membarrier is unusable.
+// they are mm_cids (a CID names no CPU). Falls back to running this thread on each possible CPU
+// that the kernel lets it run on, in turn, when membarrier is unusable.
 void FenceSlot(int slot);
 
 enum class FenceMethod : uint8_t { kNone, kMembarrier, kAffinity };
@@ -22,8 +22,8 @@ FenceMethod CurrentFenceMethod();
 void ForceAffinityFenceForTesting(bool force);
 
 namespace internal {
-// Called once by RseqProcessInit when rseq is usable.
-void FenceProcessInit(bool slots_are_cpus);
+// Called once by RseqProcessInit when rseq is usable; num_cpus = possible CPUs.
+void FenceProcessInit(bool slots_are_cpus, uint32_t num_cpus);
 }  // namespace internal
 
 }  // namespace percpu

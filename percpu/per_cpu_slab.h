@@ -67,6 +67,9 @@ class PerCpuSlab {
   // rseq sequence; returns the capacity added (0 if the slot is stopped/uninitialised or full).
   size_t Grow(size_t cl, size_t want);
 
+  // Remote operations. Slot states are not async-signal-safe (a handler that stops a slot its
+  // own thread is stopping would spin), and a fork() while another thread has a slot stopped
+  // leaves it stopped in the child: keep Shrink/Drain out of fork with an atfork lock.
   using DrainHandler = void (*)(void* arg, size_t cl, void** items, size_t n);
   // Stop slot, fence, lower class cl's capacity by up to want (items above the new capacity go
   // to drain), restart slot. Returns the capacity removed. drain must not operate on `slot`.

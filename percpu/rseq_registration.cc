@@ -181,7 +181,7 @@ void InitOnce(const RseqOptions& options) {
     return;
   }
   DecideSliceExtension(options);
-  internal::FenceProcessInit(g_status.key == SlotKey::kCpuId);
+  internal::FenceProcessInit(g_status.key == SlotKey::kCpuId, g_status.slots);
   internal::g_rseq_usable = true;
   if (g_status.owner == RseqOwner::kGlibc) internal::t_rseq_thread_ready = true;
 }

@@ -7,6 +7,7 @@ PERCPU_MODES = {
     "own_cpu_id": ["own", "cpu_id"],
     "blocked": ["blocked", "auto"],
     "off": ["off", "off"],
+    "glibc_no_membarrier": ["nomembarrier", "auto"],
 }
 
 def percpu_mode_tests(name, binary, size = "small", tags = []):

@@ -25,6 +25,8 @@ constexpr size_t kClasses = 4;
 constexpr uint16_t kMaxCapacity[kClasses] = {64, 0, 300, 7};
 
 PerCpuSlab g_slab;  // constant-initialised, like the allocator's
+// The allocator's global slab must not need a dynamic initialiser.
+[[maybe_unused]] constexpr PerCpuSlab kConstantInitialisable;
 
 class PerCpuSlabTest : public ::testing::Test {
  protected:

@@ -196,6 +196,11 @@ TEST_F(RseqRegistrationTest, FenceMethodFollowsUsability) {
     EXPECT_EQ(CurrentFenceMethod(), FenceMethod::kNone);
   } else {
     EXPECT_NE(CurrentFenceMethod(), FenceMethod::kNone);
+    const char* expected = testing::ExpectedFence();
+    FenceMethod want = expected != nullptr && strcmp(expected, "affinity") == 0
+                           ? FenceMethod::kAffinity
+                           : FenceMethod::kMembarrier;  // this machine's kernel has it
+    EXPECT_EQ(CurrentFenceMethod(), want);
   }
   FenceSlot(0);  // must be harmless in every mode
 }

@@ -2,7 +2,8 @@
 # Runs a test binary in one rseq mode.
 #   run_in_mode.sh MODE KEY SECCOMP_TOOL BINARY [ARGS...]
 # MODE: glibc (glibc registers, the default), own (glibc told not to register, we do),
-#       blocked (rseq() fails with ENOSYS via seccomp), off (RseqOptions key kOff).
+#       blocked (rseq() fails with ENOSYS via seccomp), off (RseqOptions key kOff),
+#       nomembarrier (glibc registers, membarrier() fails: fences take the affinity fallback).
 # KEY:  auto | mm_cid | cpu_id (passed to the test as RseqOptions.key).
 set -eu
 mode=$1 key=$2 seccomp=$3
@@ -12,6 +13,9 @@ case "$mode" in
   glibc)   export RSEQMALLOC_TEST_EXPECT_OWNER=glibc; exec "$@" ;;
   own)     export RSEQMALLOC_TEST_EXPECT_OWNER=own GLIBC_TUNABLES=glibc.pthread.rseq=0; exec "$@" ;;
   blocked) export RSEQMALLOC_TEST_EXPECT_OWNER=none; exec "$seccomp" "$@" ;;
+  nomembarrier)
+           export RSEQMALLOC_TEST_EXPECT_OWNER=glibc RSEQMALLOC_TEST_EXPECT_FENCE=affinity
+           exec "$seccomp" --membarrier "$@" ;;
   off)     export RSEQMALLOC_TEST_EXPECT_OWNER=none RSEQMALLOC_TEST_KEY=off; exec "$@" ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac

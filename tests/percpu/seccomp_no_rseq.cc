@@ -1,6 +1,7 @@
-// Runs a program with the rseq system call blocked: a seccomp filter makes rseq() fail with
-// ENOSYS, as on kernels without CONFIG_RSEQ, under some sandboxes, valgrind or qemu-user.
-//   seccomp_no_rseq PROGRAM [ARGS...]
+// Runs a program with a system call blocked by a seccomp filter that makes it fail with ENOSYS:
+// rseq() by default (as on kernels without CONFIG_RSEQ, some sandboxes, valgrind, qemu-user), or
+// membarrier() with --membarrier (as with CONFIG_MEMBARRIER=n), which forces the fence fallback.
+//   seccomp_no_rseq [--membarrier] PROGRAM [ARGS...]
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,8 +20,14 @@
 #endif
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s PROGRAM [ARGS...]\n", argv[0]);
+  int first = 1;
+  unsigned blocked = __NR_rseq;
+  if (argc > 1 && strcmp(argv[1], "--membarrier") == 0) {
+    blocked = __NR_membarrier;
+    first = 2;
+  }
+  if (argc <= first) {
+    fprintf(stderr, "usage: %s [--membarrier] PROGRAM [ARGS...]\n", argv[0]);
     return 2;
   }
   struct sock_filter filter[] = {
@@ -27,7 +35,7 @@ int main(int argc, char** argv) {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RSEQMALLOC_AUDIT_ARCH, 0, 3),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rseq, 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, blocked, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
@@ -41,7 +49,7 @@ int main(int argc, char** argv) {
     perror("prctl(PR_SET_SECCOMP)");
     return 1;
   }
-  execv(argv[1], argv + 1);
+  execv(argv[first], argv + first);
   perror("execv");
   return 127;
 }

@@ -35,6 +35,11 @@ const char* ExpectedOwner() {
   return owner == nullptr || *owner == '\0' ? nullptr : owner;
 }
 
+const char* ExpectedFence() {
+  const char* fence = getenv("RSEQMALLOC_TEST_EXPECT_FENCE");
+  return fence == nullptr || *fence == '\0' ? nullptr : fence;
+}
+
 int PinToOneCpu() {
   if (!g_have_original) {
     if (sched_getaffinity(0, sizeof(g_original_mask), &g_original_mask) != 0) return -1;

@@ -15,6 +15,8 @@ RseqOptions OptionsFromEnvironment();
 bool InitFromEnvironment();
 // Expected owner from the environment, or nullptr when not set.
 const char* ExpectedOwner();
+// Expected fence method ("membarrier" / "affinity"), or nullptr when not set.
+const char* ExpectedFence();
 // Requested key name from the environment ("auto" when not set).
 const char* RequestedKey();
 // Pins the calling thread to one CPU it may run on (the first allowed); returns it or -1.
