@@ -38,15 +38,8 @@ inline void* Realloc(void* ptr, size_t size) {
     Deallocate(ptr);
     return nullptr;
   }
+  if (ResizeInPlace(ptr, size)) return ptr;
   const size_t old_size = UsableSize(ptr);
-  // Stay in place when the new size maps to the same class (so that sized frees, which derive
-  // the class from the size, still find the right one) or, for page-heap blocks, when the new
-  // size still needs the same number of pages.
-  const uint32_t old_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
-  if (old_class != 0 ? SizeMap::ClassFor(size) == old_class
-                     : size > kMaxSmallSize && PagesFor(size) == PagesFor(old_size)) {
-    return ptr;
-  }
   void* fresh = Allocate(size);
   if (fresh == nullptr) return nullptr;  // errno set; the old block stays valid
   memcpy(fresh, ptr, old_size < size ? old_size : size);

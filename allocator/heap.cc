@@ -159,6 +159,19 @@ void* AllocateAligned(size_t size, size_t alignment) {
   return AllocateLarge(size, alignment);
 }
 
+bool ResizeInPlace(void* ptr, size_t size) {
+  const uint32_t size_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
+  if (size_class != 0) return SizeMap::ClassFor(size) == size_class;
+  if (size <= kMaxSmallSize || size > kMaxRequest) return false;
+  Span* span = g_pagemap.GetSpan(PageIdOf(ptr));
+  if (span == nullptr || span->state != Span::State::kLarge || span->start() != ptr) {
+    Fatal("realloc(): invalid pointer %p (not allocated by rseqmalloc)", ptr);
+  }
+  const size_t pages = PagesFor(size);
+  if (pages == span->num_pages) return true;
+  return pages > span->num_pages && g_page_heap.ExtendInPlace(span, pages);
+}
+
 size_t UsableSize(const void* ptr) {
   if (ptr == nullptr) return 0;
   const uint32_t size_class = g_pagemap.GetSizeClass(PageIdOf(ptr));

@@ -27,6 +27,10 @@ void* AllocateLarge(size_t size, size_t alignment);
 void DeallocateSlow(void* ptr, uint32_t size_class);
 // alignment is a power of two.
 void* AllocateAligned(size_t size, size_t alignment);
+// Whether a live allocation can take `size` bytes without moving: the same size class for small
+// blocks (so that sized frees still find the class), and for large ones the same page count
+// or an in-place extension into the following free pages.
+bool ResizeInPlace(void* ptr, size_t size);
 // Usable bytes of a live allocation; 0 for nullptr; dies on a pointer the heap does not own.
 size_t UsableSize(const void* ptr);
 // Initialises the allocator if no call has yet (safe to call any time).

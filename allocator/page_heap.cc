@@ -346,6 +346,35 @@ Span* PageHeap::NewAligned(size_t num_pages, size_t align_pages) {
   }
 }
 
+bool PageHeap::ExtendInPlace(Span* span, size_t new_pages) {
+  if (span->state != Span::State::kLarge || new_pages > kMaxRequestPages) return false;
+  if (new_pages <= span->num_pages) return new_pages == span->num_pages;
+  const size_t extra = new_pages - span->num_pages;
+  if (!EnsureSpares()) return false;
+  LockedSection h(&lock_);
+  if (spare_count_ < kSparesNeeded) return false;
+  const PageId after = span->last_page() + 1;
+  Span* next = pagemap_->GetSpan(after);
+  // Only the first page of a free run is sure to map to it; any other entry may be stale.
+  if (next == nullptr || !next->is_free() || next->first_page != after || next->num_pages < extra) {
+    return false;
+  }
+  const bool was_free = next->state == Span::State::kFree;
+  RemoveLocked(next);
+  Span* taken = CarveLocked(next, 0, extra);  // the front `extra` pages; the rest stays free
+  const size_t bytes = extra << kPageShift;
+  if (was_free) {
+    free_bytes_ -= bytes;
+  } else {
+    returned_bytes_ -= bytes;
+  }
+  in_use_bytes_ += bytes;
+  span->num_pages = new_pages;
+  pagemap_->Set(span->last_page(), span);
+  PutSpareLocked(taken);  // its pages now belong to span
+  return true;
+}
+
 void PageHeap::Delete(Span* span) {
   if (span == nullptr) return;
   if (span->state != Span::State::kLarge && span->state != Span::State::kSmall) {

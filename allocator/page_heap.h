@@ -49,6 +49,11 @@ class PageHeap {
   // never releases memory: that is ReleaseFree's job.
   void Delete(Span* span);
 
+  // Grows a kLarge span to new_pages in place, by taking the front of the free (or released)
+  // run that directly follows it. False when that run is missing or too short; the span is
+  // then unchanged. What realloc() of a large block tries before it copies.
+  bool ExtendInPlace(Span* span, size_t new_pages);
+
   // Releases up to `bytes` (0 = all) of free runs to the OS with madvise(MADV_DONTNEED),
   // largest runs first and in whole 2 MiB hugepages where possible; the madvise calls happen
   // with the lock dropped. Returns the number of bytes released: it may exceed `bytes`, by the

@@ -105,6 +105,25 @@ TEST(Realloc, GrowsShrinksAndKeepsContents) {
   EXPECT_EQ(realloc(p, 0), nullptr);  // glibc semantics: frees
 }
 
+TEST(Realloc, LargeBlocksGrowInPlaceWhenThePagesAfterThemAreFree) {
+  // A fresh large block usually ends where free pages begin; growing it step by step should
+  // then never move it (and never copy).
+  auto* p = static_cast<char*>(malloc(1 << 20));
+  ASSERT_NE(p, nullptr);
+  p[0] = 42;
+  int moves = 0;
+  for (size_t size = (1 << 20) + 65536; size <= (8u << 20); size += 65536) {
+    auto* q = static_cast<char*>(realloc(p, size));
+    ASSERT_NE(q, nullptr);
+    moves += q != p;
+    p = q;
+    p[size - 1] = 1;
+  }
+  EXPECT_EQ(p[0], 42);
+  EXPECT_LE(moves, 2);
+  free(p);
+}
+
 TEST(Realloc, FailureKeepsTheOldBlock) {
   void* p = malloc(64);
   memset(p, 7, 64);

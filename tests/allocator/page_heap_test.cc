@@ -487,3 +487,43 @@ TEST(PageHeapTest, GlobalHeapIsUsable) {
 
 }  // namespace
 }  // namespace rseqmalloc
+
+namespace rseqmalloc {
+namespace {
+
+TEST(PageHeapTest, ExtendInPlaceTakesTheFollowingFreeRun) {
+  PageHeap* heap = FreshHeap();
+  Span* a = heap->New(4);
+  Span* b = heap->New(10);
+  Span* c = heap->New(3);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(b->first_page, a->last_page() + 1);  // fresh region: carved in address order
+  // The neighbour is in use: no room.
+  EXPECT_FALSE(heap->ExtendInPlace(a, 6));
+  EXPECT_EQ(a->num_pages, 4u);
+  heap->Delete(b);
+  const size_t in_use = heap->GetStats().in_use_bytes;
+  memset(a->start(), 7, a->bytes());
+  ASSERT_TRUE(heap->ExtendInPlace(a, 9));
+  EXPECT_EQ(a->num_pages, 9u);
+  EXPECT_EQ(heap->pagemap()->GetSpan(a->last_page()), a);
+  EXPECT_EQ(heap->GetStats().in_use_bytes, in_use + 5 * kPageSize);
+  EXPECT_EQ(static_cast<char*>(a->start())[4 * kPageSize - 1], 7);  // contents stay
+  memset(a->start(), 8, a->bytes());
+  // The rest of b's run (5 pages) is still a free run right after a, and usable.
+  Span* rest = heap->pagemap()->GetSpan(a->last_page() + 1);
+  ASSERT_NE(rest, nullptr);
+  EXPECT_TRUE(rest->is_free());
+  EXPECT_EQ(rest->num_pages, 5u);
+  // Too far: the free run is shorter than asked, then c is in use.
+  EXPECT_FALSE(heap->ExtendInPlace(a, 20));
+  EXPECT_TRUE(heap->ExtendInPlace(a, 14));
+  EXPECT_FALSE(heap->ExtendInPlace(a, 15));
+  ExpectConsistent(heap);
+  heap->Delete(a);
+  heap->Delete(c);
+  ExpectConsistent(heap);
+}
+
+}  // namespace
+}  // namespace rseqmalloc
