@@ -6,7 +6,7 @@ set -eu
 if [ -n "${RUNFILES_DIR:-}" ] || [ -d "$0.runfiles" ]; then
   r="${RUNFILES_DIR:-$0.runfiles}/rseqmalloc"
   bench="$r/benchmarks/percpu/per_cpu_slab_benchmark"
-  seccomp="$r/tests/percpu/seccomp_no_rseq"
+  seccomp="$r/tests/modes/seccomp_no_rseq"
 else
   bench=$1 seccomp=$2
   shift 2

@@ -2,13 +2,20 @@
 # Runs a test binary in one rseq mode.
 #   run_in_mode.sh MODE KEY SECCOMP_TOOL BINARY [ARGS...]
 # MODE: glibc (glibc registers, the default), own (glibc told not to register, we do),
-#       blocked (rseq() fails with ENOSYS via seccomp), off (RseqOptions key kOff),
+#       blocked (rseq() fails with ENOSYS via seccomp), off (rseq not used at all),
 #       nomembarrier (glibc registers, membarrier() fails: fences take the affinity fallback).
-# KEY:  auto | mm_cid | cpu_id (passed to the test as RseqOptions.key).
+# KEY:  auto | mm_cid | cpu_id.
+# Both layers are told: the rseq layer's tests read RSEQMALLOC_TEST_*, the allocator reads its
+# own configuration (RSEQMALLOC_SLOT_KEY, RSEQMALLOC_RSEQ). RSEQMALLOC_TEST_EXPECT_OWNER says
+# which registration owner the test must find, so a test can prove it reached its mode.
 set -eu
 mode=$1 key=$2 seccomp=$3
 shift 3
+unset GLIBC_TUNABLES RSEQMALLOC_RSEQ RSEQMALLOC_SLOT_KEY
 export RSEQMALLOC_TEST_KEY="$key"
+case "$key" in
+  mm_cid|cpu_id) export RSEQMALLOC_SLOT_KEY="$key" ;;
+esac
 case "$mode" in
   glibc)   export RSEQMALLOC_TEST_EXPECT_OWNER=glibc; exec "$@" ;;
   own)     export RSEQMALLOC_TEST_EXPECT_OWNER=own GLIBC_TUNABLES=glibc.pthread.rseq=0; exec "$@" ;;
@@ -16,6 +23,7 @@ case "$mode" in
   nomembarrier)
            export RSEQMALLOC_TEST_EXPECT_OWNER=glibc RSEQMALLOC_TEST_EXPECT_FENCE=affinity
            exec "$seccomp" --membarrier "$@" ;;
-  off)     export RSEQMALLOC_TEST_EXPECT_OWNER=none RSEQMALLOC_TEST_KEY=off; exec "$@" ;;
+  off)     export RSEQMALLOC_TEST_EXPECT_OWNER=none RSEQMALLOC_TEST_KEY=off RSEQMALLOC_RSEQ=off
+           exec "$@" ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
