@@ -52,6 +52,17 @@ bool ParseBytes(const char* value, size_t* out) {
   return true;
 }
 
+// A whole number of milliseconds within [low, high].
+bool ParseMillis(const char* value, uint32_t low, uint32_t high, uint32_t* out) {
+  size_t n;
+  if (!ParseBytes(value, &n) || n < low || n > high) return false;
+  for (const char* p = value; *p; ++p) {
+    if (*p < '0' || *p > '9') return false;  // no K/M/G suffix for a duration
+  }
+  *out = static_cast<uint32_t>(n);
+  return true;
+}
+
 bool ParseSlotKey(const char* value, SlotKeyChoice* out) {
   if (!strcmp(value, "auto")) *out = SlotKeyChoice::kAuto;
   else if (!strcmp(value, "mm_cid")) *out = SlotKeyChoice::kMmCid;
@@ -71,6 +82,9 @@ bool Apply(const char* name, size_t name_len, const char* value, Config* config,
   else if (is("SLICE_EXTENSION")) *valid = ParseBool(value, &config->slice_extension);
   else if (is("CPU_CACHE_BYTES")) *valid = ParseBytes(value, &config->cpu_cache_bytes);
   else if (is("STATS_AT_EXIT")) *valid = ParseBool(value, &config->stats_at_exit);
+  else if (is("BACKGROUND")) *valid = ParseBool(value, &config->background);
+  else if (is("RELEASE_PERIOD_MS"))
+    *valid = ParseMillis(value, 10, 3600000, &config->release_period_ms);
   else return false;
   return true;
 }

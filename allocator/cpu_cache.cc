@@ -39,7 +39,9 @@ bool CpuCache::Init(size_t budget_bytes) {
   capacity_bytes_ = static_cast<std::atomic<size_t>*>(
       MetadataAlloc(sizeof(std::atomic<size_t>) * slab_.NumSlots(), 64));
   last_miss_ = static_cast<Miss*>(MetadataAlloc(slab_.NumSlots() * kNumClasses, 64));
-  if (capacity_bytes_ == nullptr || last_miss_ == nullptr) return false;
+  misses_ = static_cast<std::atomic<uint64_t>*>(
+      MetadataAlloc(sizeof(std::atomic<uint64_t>) * slab_.NumSlots(), 64));
+  if (capacity_bytes_ == nullptr || last_miss_ == nullptr || misses_ == nullptr) return false;
   budget_ = budget_bytes;
   return true;
 }
@@ -56,6 +58,8 @@ void CpuCache::MaybeGrow(int slot, uint32_t size_class) {
 }
 
 void CpuCache::OnMiss(int slot, uint32_t size_class, Miss miss) {
+  misses_[slot].fetch_add(1, std::memory_order_relaxed);
+  (miss == kUnderflow ? underflows_ : overflows_).fetch_add(1, std::memory_order_relaxed);
   Miss& last = last_miss_[static_cast<size_t>(slot) * kNumClasses + size_class];
   const size_t capacity = slab_.Capacity(slot, size_class);
   const bool grow = capacity == 0 || (last != kNoMiss && last != miss);
@@ -105,12 +109,30 @@ void CpuCache::DrainSlot(int slot) {
       !slab_.SlotInitialized(slot)) {
     return;
   }
+  SpinLockHolder hold(&drain_lock_);
   slab_.Drain(slot, ReturnToTransferCache, reinterpret_cast<void*>(intptr_t{slot}));
   capacity_bytes_[slot].store(0, std::memory_order_relaxed);
 }
 
+void CpuCache::DrainCurrentSlot() {
+  if (!slab_.Active()) return;
+  DrainSlot(slab_.CurrentSlot());
+}
+
+uint64_t CpuCache::SlotMisses(int slot) const {
+  if (misses_ == nullptr || slot < 0 || static_cast<size_t>(slot) >= slab_.NumSlots()) return 0;
+  return misses_[slot].load(std::memory_order_relaxed);
+}
+
+size_t CpuCache::SlotCapacityBytes(int slot) const {
+  if (capacity_bytes_ == nullptr || slot < 0 || static_cast<size_t>(slot) >= slab_.NumSlots()) {
+    return 0;
+  }
+  return capacity_bytes_[slot].load(std::memory_order_relaxed);
+}
+
 size_t CpuCache::SlotBytes(int slot) const {
-  if (!slab_.SlotInitialized(slot)) return 0;
+  if (!slab_.Active() || !slab_.SlotInitialized(slot)) return 0;
   size_t bytes = 0;
   for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
     bytes += slab_.Length(slot, cl) * SizeMap::ClassSize(cl);

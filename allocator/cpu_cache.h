@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "allocator/size_classes.h"
+#include "allocator/spin_lock.h"
 #include "percpu/per_cpu_slab.h"
 
 namespace rseqmalloc {
@@ -35,7 +36,23 @@ class CpuCache {
   bool Overflow(uint32_t size_class, void* object);
 
   // Empties every class of a slot into the transfer caches (for release and for tests).
+  // Serialised with other drains and with fork() (see drain_lock()).
   void DrainSlot(int slot);
+  // Drains the slot the calling thread runs on now (rseqmalloc_flush_cpu_cache).
+  void DrainCurrentSlot();
+  // Slow-path misses (underflows + overflows) a slot has taken so far: what the background
+  // release compares between ticks to find idle slots.
+  uint64_t SlotMisses(int slot) const;
+  uint64_t underflows() const { return underflows_.load(std::memory_order_relaxed); }
+  uint64_t overflows() const { return overflows_.load(std::memory_order_relaxed); }
+  bool SlotInitialized(int slot) const { return slab_.SlotInitialized(slot); }
+  size_t ClassObjects(int slot, uint32_t size_class) const {
+    return slab_.Length(slot, size_class);
+  }
+  size_t SlotCapacityBytes(int slot) const;
+  // A drain stops its slot for a moment; a fork() in that moment would leave the slot stopped
+  // for good in the child, so the fork handlers hold this lock across fork().
+  SpinLock& drain_lock() { return drain_lock_; }
   size_t NumSlots() const { return slab_.NumSlots(); }
   // Bytes of free objects cached in a slot (racy; statistics).
   size_t SlotBytes(int slot) const;
@@ -50,7 +67,12 @@ class CpuCache {
   void MaybeGrow(int slot, uint32_t size_class);
 
   percpu::PerCpuSlab slab_;
+  SpinLock drain_lock_;
   size_t budget_ = 0;
+  std::atomic<uint64_t> underflows_{0};
+  std::atomic<uint64_t> overflows_{0};
+  // Per slot: slow-path misses so far.
+  std::atomic<uint64_t>* misses_ = nullptr;
   // Per slot: bytes of capacity granted (sum over classes of capacity × class size).
   std::atomic<size_t>* capacity_bytes_ = nullptr;
   // Per slot and class (slot * kNumClasses + class): the kind of the last miss. Racy by design:

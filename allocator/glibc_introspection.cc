@@ -6,7 +6,7 @@
 
 #include "allocator/diagnostics.h"
 #include "allocator/heap.h"
-#include "allocator/page_heap.h"
+#include "allocator/memory_release.h"
 #include "allocator/statistics.h"
 
 #define RSEQMALLOC_EXPORT extern "C" __attribute__((visibility("default")))
@@ -19,31 +19,32 @@ uint64_t Stat(const char* name) {
   return value;
 }
 
-// Bytes the application holds: page-heap spans in use, less what the caches keep free in them.
-uint64_t ApplicationBytes() {
-  const uint64_t in_use = Stat("page_heap.in_use_bytes");
-  const uint64_t cached = Stat("cpu_cache.bytes") + Stat("transfer_cache.bytes") +
-                          Stat("central_free_list.bytes");
-  return in_use > cached ? in_use - cached : 0;
-}
-
 }  // namespace
 
+// Empties the caches and releases all free memory; 1 if any memory went back to the system.
 RSEQMALLOC_EXPORT int malloc_trim(size_t) {
   rseqmalloc::EnsureInitialized();
-  return rseqmalloc::g_page_heap.ReleaseFree(0) > 0 ? 1 : 0;
+  return rseqmalloc::ReleaseMemory(0) > 0 ? 1 : 0;
 }
 
-RSEQMALLOC_EXPORT int mallopt(int, int) { return 0; }
+// glibc's tuning knobs are about arenas and sbrk, which rseqmalloc does not have: none is
+// applied, and mallopt says so by returning 0 (see README, "Configuration"), except
+// M_TRIM_THRESHOLD < 0 and M_MMAP_THRESHOLD, accepted and without effect (programs check them).
+RSEQMALLOC_EXPORT int mallopt(int param, int value) {
+  if (param == M_MMAP_THRESHOLD) return 1;
+  if (param == M_TRIM_THRESHOLD && value < 0) return 1;
+  return 0;
+}
 
 RSEQMALLOC_EXPORT struct mallinfo2 mallinfo2() {
   rseqmalloc::EnsureInitialized();
   struct mallinfo2 info = {};
   info.arena = Stat("page_heap.system_bytes");
-  info.uordblks = ApplicationBytes();
+  info.uordblks = Stat("application_bytes");
   info.fordblks = Stat("page_heap.free_bytes") + Stat("cpu_cache.bytes") +
                   Stat("transfer_cache.bytes") + Stat("central_free_list.bytes");
   info.keepcost = Stat("page_heap.free_bytes");
+  info.hblkhd = Stat("page_heap.returned_bytes");
   return info;
 }
 
@@ -56,12 +57,13 @@ RSEQMALLOC_EXPORT struct mallinfo mallinfo() {
   info.uordblks = clamp(wide.uordblks);
   info.fordblks = clamp(wide.fordblks);
   info.keepcost = clamp(wide.keepcost);
+  info.hblkhd = clamp(wide.hblkhd);
   return info;
 }
 
+// Prints every statistic on stderr, one "rseqmalloc: name value" line each.
 RSEQMALLOC_EXPORT void malloc_stats() {
   rseqmalloc::EnsureInitialized();
-  rseqmalloc::Log("application bytes %lu", static_cast<unsigned long>(ApplicationBytes()));
   rseqmalloc::ForEachStatistic(
       [](const char* name, uint64_t value, void*) {
         rseqmalloc::Log("%s %lu", name, static_cast<unsigned long>(value));
@@ -69,6 +71,7 @@ RSEQMALLOC_EXPORT void malloc_stats() {
       nullptr);
 }
 
+// The statistics as XML: <malloc version="rseqmalloc-1"> with one <stat name= value=/> each.
 RSEQMALLOC_EXPORT int malloc_info(int options, FILE* out) {
   if (options != 0 || out == nullptr) {
     errno = EINVAL;
@@ -76,8 +79,6 @@ RSEQMALLOC_EXPORT int malloc_info(int options, FILE* out) {
   }
   rseqmalloc::EnsureInitialized();
   fprintf(out, "<malloc version=\"rseqmalloc-1\">\n");
-  fprintf(out, "  <stat name=\"application_bytes\" value=\"%lu\"/>\n",
-          static_cast<unsigned long>(ApplicationBytes()));
   rseqmalloc::ForEachStatistic(
       [](const char* name, uint64_t value, void* file) {
         fprintf(static_cast<FILE*>(file), "  <stat name=\"%s\" value=\"%lu\"/>\n", name,

@@ -2,14 +2,17 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "allocator/config.h"
 #include "allocator/diagnostics.h"
 #include "allocator/fork_handlers.h"
+#include "allocator/memory_release.h"
 #include "allocator/page_heap.h"
 #include "allocator/span.h"
 #include "allocator/spin_lock.h"
+#include "allocator/statistics.h"
 #include "allocator/thread_cache.h"
 #include "allocator/transfer_cache.h"
 #include "percpu/possible_cpus.h"
@@ -41,6 +44,14 @@ percpu::SlotKeyRequest SlotKeyRequestOf(const Config& config) {
   return percpu::SlotKeyRequest::kAuto;
 }
 
+void PrintStatisticsAtExit() {
+  ForEachStatistic(
+      [](const char* name, uint64_t value, void*) {
+        Log("%s %lu", name, static_cast<unsigned long>(value));
+      },
+      nullptr);
+}
+
 void InitializeSlow() {
   if (tls_initializing) return;
   tls_initializing = true;
@@ -67,6 +78,8 @@ void InitializeSlow() {
   // From here on allocation works, so libc functions that allocate may be called.
   if (!ThreadCache::InitProcess()) Fatal("cannot create the thread-exit key");
   InstallForkHandlers();
+  SetBackgroundRelease(g_config.background);
+  if (g_config.stats_at_exit) atexit(PrintStatisticsAtExit);
   tls_initializing = false;
   if (g_config.verbose) {
     char line[256];
@@ -102,6 +115,7 @@ void EnsureInitialized() {
 void* AllocateSmallSlow(uint32_t size_class) {
   EnsureInitialized();
   if (tls_initializing) return AllocateUncached(size_class);
+  MaybeReleaseOnSlowPath();
   if (g_front_end == FrontEnd::kPerCpu) {
     bool usable;
     void* object = g_cpu_cache.Refill(size_class, &usable);
@@ -113,6 +127,7 @@ void* AllocateSmallSlow(uint32_t size_class) {
 void DeallocateSlow(void* ptr, uint32_t size_class) {
   if (ptr == nullptr) return;
   if (size_class != 0) {
+    if (!tls_initializing) MaybeReleaseOnSlowPath();
     if (g_front_end == FrontEnd::kPerCpu && !tls_initializing &&
         g_cpu_cache.Overflow(size_class, ptr)) {
       return;

@@ -29,6 +29,26 @@ size_t rseqmalloc_rseq_status(char* buf, size_t size);
  * name is unknown. Does not allocate. */
 int rseqmalloc_get_stat(const char* name, uint64_t* value);
 
+/* Writes every statistic as "name value" lines (see docs/statistics.md) into buf, always
+ * NUL-terminated when size > 0. Returns the full length, like snprintf. Does not allocate. */
+size_t rseqmalloc_stats_text(char* buf, size_t size);
+
+/* Empties the per-CPU and transfer caches and returns free memory to the operating system, up to
+ * `bytes` (0: all of it), whole 2 MiB hugepages first. Returns the bytes released. */
+size_t rseqmalloc_release_memory(size_t bytes);
+
+/* The per-slot (per CPU or per mm_cid) cache budget in bytes. Lowering it takes effect as the
+ * caches refill; rseqmalloc_release_memory(0) empties them at once. */
+size_t rseqmalloc_get_cpu_cache_budget(void);
+void rseqmalloc_set_cpu_cache_budget(size_t bytes);
+
+/* Empties the cache of the slot the calling thread runs on. */
+void rseqmalloc_flush_cpu_cache(void);
+
+/* Turns the background release of idle memory on (1) or off (0); returns the previous
+ * setting. */
+int rseqmalloc_set_background_release(int on);
+
 #ifdef __cplusplus
 }
 #endif

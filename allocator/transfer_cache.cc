@@ -69,6 +69,18 @@ int TransferCache::Remove(int shard, void** batch, int n) {
   return got;
 }
 
+size_t TransferCache::FlushToCentral() {
+  size_t moved = 0;
+  void* batch[64];
+  for (int i = 0; i < num_shards_; ++i) {
+    for (int got; (got = shards_[i].Remove(batch, 64, /*try_lock=*/false)) > 0;) {
+      central_.InsertRange(batch, got);
+      moved += static_cast<size_t>(got);
+    }
+  }
+  return moved;
+}
+
 size_t TransferCache::cached_objects() const {
   size_t total = 0;
   for (int i = 0; i < num_shards_; ++i) total += shards_[i].count();

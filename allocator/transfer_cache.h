@@ -47,6 +47,10 @@ class TransferCache {
   void Insert(int shard, void* const* batch, int n);
   int Remove(int shard, void** batch, int n);
 
+  // Moves every object of every shard to the central free list (which returns spans that
+  // become empty to the page heap). Returns the number of objects moved.
+  size_t FlushToCentral();
+
   CentralFreeList& central() { return central_; }
   TransferCacheShard& shard(int i) { return shards_[i]; }
   int num_shards() const { return num_shards_; }
