@@ -156,14 +156,15 @@ int ExhaustAndRecover() {
   }
   CHILD_CHECK(threw, 47);
 
-  // operator new runs the new handler on failure and retries: the handler frees the large blocks,
-  // so the retry must succeed.
+  // operator new runs the new handler on failure and retries: the handler frees the 1 MiB blocks
+  // (adjacent, so a page heap that merges free runs can serve 4 MiB from them), and the retry
+  // must succeed.
   g_reserve = &large;
   std::set_new_handler(ReleaseReserve);
-  void* rescued = ::operator new(8 * kMiB);
+  void* rescued = ::operator new(4 * kMiB);
   CHILD_CHECK(rescued != nullptr, 50);
   CHILD_CHECK(g_new_handler_calls == 1, 51);
-  memset(rescued, 7, 8 * kMiB);
+  memset(rescued, 7, 4 * kMiB);
   ::operator delete(rescued);
   g_reserve = nullptr;
 
