@@ -24,6 +24,7 @@ struct Object {
   void* ptr;
   size_t size;
   uint64_t seed;
+  bool from_new;  // released with operator delete, else with free
 };
 
 constexpr int kWorkers = 4;
@@ -79,22 +80,26 @@ class Soak {
   Object Make(uint64_t r) {
     size_t size = PickSize(r);
     void* p;
+    bool from_new = (r >> 40) % 16 == 1;
     if ((r >> 40) % 16 == 0) {
       p = aligned_alloc(size_t{64} << ((r >> 44) % 7), size);
-    } else if ((r >> 40) % 16 == 1) {
+    } else if (from_new) {
       p = ::operator new(size);
     } else {
       p = malloc(size);
     }
     FillPattern(p, size, r);
     allocated_.fetch_add(1, std::memory_order_relaxed);
-    return {p, size, r};
+    return {p, size, r, from_new};
   }
 
   void Release(const Object& o) {
     if (CheckPattern(o.ptr, o.size, o.seed) != o.size) corrupted_.fetch_add(1);
-    // free() and operator delete share one heap in every allocator this runs under.
-    free(o.ptr);
+    if (o.from_new) {
+      ::operator delete(o.ptr, o.size);  // the sized form, with the size it was made with
+    } else {
+      free(o.ptr);
+    }
     freed_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -107,7 +112,7 @@ class Soak {
       z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
       return z ^ (z >> 31);
     };
-    std::vector<Object> mine(kWorkingSetPerWorker, Object{nullptr, 0, 0});
+    std::vector<Object> mine(kWorkingSetPerWorker, Object{nullptr, 0, 0, false});
     long step = 0;
     while (!stop_.load(std::memory_order_relaxed)) {
       uint64_t r = next();
@@ -118,7 +123,7 @@ class Soak {
         std::lock_guard<std::mutex> hold(boxes_[(w + 1) % kWorkers].lock);
         boxes_[(w + 1) % kWorkers].items.push_back(slot);
         slot.ptr = nullptr;
-      } else if (slot.ptr != nullptr && action < 15 && slot.size < 200000) {
+      } else if (slot.ptr != nullptr && action < 15 && slot.size < 200000 && !slot.from_new) {
         // Grow in place or move: the contents must follow.
         size_t bigger = slot.size + 1 + r % 5000;
         void* p = realloc(slot.ptr, bigger);
