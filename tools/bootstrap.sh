@@ -6,6 +6,7 @@
 #   tools/bootstrap.sh            packages for building and testing
 #   tools/bootstrap.sh bench      also the allocators the benchmarks compare against
 #   tools/bootstrap.sh vm         also qemu and the cross compiler for the Linux 7.3 guests
+#   tools/bootstrap.sh reliability  also the real programs the LD_PRELOAD suite runs
 set -euo pipefail
 
 packages=(bazel-bootstrap bazel-rules-java g++ libabsl-dev libgtest-dev libgmock-dev
@@ -16,7 +17,9 @@ for extra in "$@"; do
     vm) packages+=(qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
                    libc6-dev-arm64-cross build-essential flex bison bc libelf-dev libssl-dev cpio
                    kmod xz-utils zstd) ;;
-    *) echo "bootstrap: unknown package set '$extra' (known: bench, vm)" >&2; exit 2 ;;
+    reliability) packages+=(sqlite3 redis-server redis-tools memcached stress-ng time
+                            python3.11 libpython3.11-testsuite) ;;
+    *) echo "bootstrap: unknown package set '$extra' (known: bench, vm, reliability)" >&2; exit 2 ;;
   esac
 done
 
