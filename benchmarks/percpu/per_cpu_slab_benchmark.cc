@@ -1,5 +1,5 @@
 // Fast-path cost of PerCpuSlab: one push + one pop, and batch push + batch pop.
-// The rseq mode is picked like the tests do: RSEQMALLOC_TEST_KEY=auto|mm_cid|cpu_id|off, and
+// The rseq mode is picked like the tests do: RSEQ_TEST_KEY=auto|mm_cid|cpu_id|off, and
 // GLIBC_TUNABLES=glibc.pthread.rseq=0 at exec for our own registration. The benchmark pins itself
 // to one CPU so that the slot stays put. See benchmarks/percpu/run_modes.sh.
 #include <sched.h>
@@ -21,7 +21,7 @@ PerCpuSlab g_slab;
 bool Setup() {
   static bool ok = [] {
     RseqOptions options;
-    const char* key = getenv("RSEQMALLOC_TEST_KEY");
+    const char* key = getenv("RSEQ_TEST_KEY");
     if (key != nullptr && strcmp(key, "mm_cid") == 0) options.key = SlotKeyRequest::kMmCid;
     if (key != nullptr && strcmp(key, "cpu_id") == 0) options.key = SlotKeyRequest::kCpuId;
     if (key != nullptr && strcmp(key, "off") == 0) options.key = SlotKeyRequest::kOff;

@@ -14,9 +14,9 @@ fi
 flags="--benchmark_repetitions=${REPS:-5} --benchmark_report_aggregates_only=true"
 for key in mm_cid cpu_id; do
   echo "=== glibc $key"
-  RSEQMALLOC_TEST_KEY=$key "$bench" $flags "$@" 2>&1 | grep -E 'rseq_status|_median'
+  RSEQ_TEST_KEY=$key "$bench" $flags "$@" 2>&1 | grep -E 'rseq_status|_median'
   echo "=== own $key"
-  GLIBC_TUNABLES=glibc.pthread.rseq=0 RSEQMALLOC_TEST_KEY=$key "$bench" $flags "$@" 2>&1 | grep -E 'rseq_status|_median'
+  GLIBC_TUNABLES=glibc.pthread.rseq=0 RSEQ_TEST_KEY=$key "$bench" $flags "$@" 2>&1 | grep -E 'rseq_status|_median'
 done
 echo "=== blocked"
 "$seccomp" "$bench" $flags "$@" 2>&1 | grep -E 'rseq_status|_median'

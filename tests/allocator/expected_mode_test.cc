@@ -17,7 +17,7 @@ std::string StatusLine() {
 }
 
 TEST(ExpectedMode, OwnerAndKeyAreTheOnesAskedFor) {
-  const char* owner = getenv("RSEQMALLOC_TEST_EXPECT_OWNER");
+  const char* owner = getenv("RSEQ_TEST_EXPECT_OWNER");
   if (owner == nullptr) GTEST_SKIP() << "not run through tests/modes/run_in_mode.sh";
   const std::string status = StatusLine();
   EXPECT_NE(status.find(std::string("owner=") + owner + " "), std::string::npos) << status;

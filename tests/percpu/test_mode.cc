@@ -13,7 +13,7 @@ bool g_have_original = false;
 }  // namespace
 
 const char* RequestedKey() {
-  const char* key = getenv("RSEQMALLOC_TEST_KEY");
+  const char* key = getenv("RSEQ_TEST_KEY");
   return key == nullptr || *key == '\0' ? "auto" : key;
 }
 
@@ -23,7 +23,7 @@ RseqOptions OptionsFromEnvironment() {
   if (strcmp(key, "mm_cid") == 0) options.key = SlotKeyRequest::kMmCid;
   if (strcmp(key, "cpu_id") == 0) options.key = SlotKeyRequest::kCpuId;
   if (strcmp(key, "off") == 0) options.key = SlotKeyRequest::kOff;
-  const char* slice = getenv("RSEQMALLOC_TEST_SLICE_EXT");
+  const char* slice = getenv("RSEQ_TEST_SLICE_EXT");
   if (slice != nullptr && strcmp(slice, "0") == 0) options.slice_extension = false;
   return options;
 }
@@ -31,12 +31,12 @@ RseqOptions OptionsFromEnvironment() {
 bool InitFromEnvironment() { return RseqProcessInit(OptionsFromEnvironment()); }
 
 const char* ExpectedOwner() {
-  const char* owner = getenv("RSEQMALLOC_TEST_EXPECT_OWNER");
+  const char* owner = getenv("RSEQ_TEST_EXPECT_OWNER");
   return owner == nullptr || *owner == '\0' ? nullptr : owner;
 }
 
 const char* ExpectedFence() {
-  const char* fence = getenv("RSEQMALLOC_TEST_EXPECT_FENCE");
+  const char* fence = getenv("RSEQ_TEST_EXPECT_FENCE");
   return fence == nullptr || *fence == '\0' ? nullptr : fence;
 }
 

@@ -1,6 +1,6 @@
 // Test-side choice of the rseq mode. The library reads no environment itself; tests translate
-// RSEQMALLOC_TEST_KEY (auto|mm_cid|cpu_id|off) into RseqOptions, and check that the process really
-// reached RSEQMALLOC_TEST_EXPECT_OWNER (glibc|own|none) when the wrapper script sets it.
+// RSEQ_TEST_KEY (auto|mm_cid|cpu_id|off) into RseqOptions, and check that the process really
+// reached RSEQ_TEST_EXPECT_OWNER (glibc|own|none) when the wrapper script sets it.
 #ifndef RSEQMALLOC_TESTS_PERCPU_TEST_MODE_H_
 #define RSEQMALLOC_TESTS_PERCPU_TEST_MODE_H_
 

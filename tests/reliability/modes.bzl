@@ -1,16 +1,15 @@
-"""A reliability test built once, with rseqmalloc as its malloc, and run in every rseq mode."""
+"""A reliability test built once, with rseqmalloc as its malloc, and run in several rseq modes."""
 
 load("@rules_cc//cc:defs.bzl", "cc_binary")
+load("//tests/modes:modes.bzl", "rseq_mode_tests")
 
-# The environments of run_in_mode.sh.
-RSEQ_MODES = ["glibc_rseq", "own_rseq", "no_rseq"]
+# glibc's registration and our own (both keyed by mm_cid), glibc's keyed by cpu_id, and the
+# fallback front end without rseq. (mode_main.cc checks that the mode reached the process.)
+RELIABILITY_MODES = ["glibc_mm_cid", "own_mm_cid", "glibc_cpu_id", "off"]
 
-def reliability_test(name, srcs, deps = [], data = [], args = [], size = "medium", modes = RSEQ_MODES,
-                     tags = []):
-    """Builds NAME_bin linked with //allocator:malloc and adds sh_test NAME_<mode> per mode.
-
-    A test_suite NAME runs them all.
-    """
+def reliability_test(name, srcs, deps = [], data = [], args = [], size = "medium",
+                     modes = RELIABILITY_MODES, tags = []):
+    """Builds NAME_bin linked with //allocator:malloc and adds NAME_<mode> per mode."""
     binary = name + "_bin"
     cc_binary(
         name = binary,
@@ -24,16 +23,12 @@ def reliability_test(name, srcs, deps = [], data = [], args = [], size = "medium
             "@system//:gtest",
         ],
     )
-    tests = []
-    for mode in modes:
-        test = name + "_" + mode
-        native.sh_test(
-            name = test,
-            size = size,
-            srcs = ["run_in_mode.sh"],
-            args = [mode, "$(location :%s)" % binary] + args,
-            data = [":" + binary] + data,
-            tags = tags,
-        )
-        tests.append(":" + test)
-    native.test_suite(name = name, tests = tests, tags = tags)
+    rseq_mode_tests(
+        name = name,
+        binary = ":" + binary,
+        size = size,
+        tags = tags,
+        modes = modes,
+        args = args,
+        data = data,
+    )

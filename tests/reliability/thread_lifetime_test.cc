@@ -128,6 +128,7 @@ TEST(ThreadLifetime, ThreadsExitWhileOthersFreeTheirObjects) {
   std::atomic<int> consumed{0};
   std::atomic<int> bad{0};
 
+  std::atomic<int> published{0};
   std::vector<std::thread> consumers;
   for (int c = 0; c < 2; ++c) {
     consumers.emplace_back([&] {
@@ -163,6 +164,7 @@ TEST(ThreadLifetime, ThreadsExitWhileOthersFreeTheirObjects) {
       std::unique_lock<std::mutex> hold(lock);
       ready.wait(hold, [batch] { return batch->handle_stored; });
       queue.push_back(batch);
+      published.fetch_add(1);
       ready.notify_all();
     });
     {
@@ -176,6 +178,8 @@ TEST(ThreadLifetime, ThreadsExitWhileOthersFreeTheirObjects) {
       while (consumed.load() < i - 32) std::this_thread::yield();
     }
   }
+  // The end markers go behind every batch: a producer still allocating must publish first.
+  while (published.load() < kBatches) std::this_thread::yield();
   {
     std::lock_guard<std::mutex> hold(lock);
     queue.push_back(nullptr);
