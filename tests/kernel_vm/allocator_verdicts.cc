@@ -122,10 +122,16 @@ void JudgeAllocatorRun(const GuestProfile& profile, const std::string& variant,
                                " yields_returned_one=" + std::to_string(yields_one);
   log->Report("counters." + variant + " " + counters);
   if (own && profile.slice_ext) {
+    // yields == yields_returned_one is not demanded: a grant can expire between the allocator's
+    // check of `granted` and its yield (measured under TCG on a loaded host), and that yield
+    // rightly returns 0. Instead the kernel's own count of granted yields must match exactly.
+    const uint64_t syield = StatDelta(before, after, "syield");
     log->Expect(prefix + "slice_ext_counters",
-                requests > 0 && grants >= 1 && yields >= 0 && yields == yields_one,
-                "8 threads on fewer CPUs: requests>0, grants>=1, yields==yields_returned_one",
-                counters);
+                requests > 0 && grants >= 1 && yields_one >= 1 && yields_one <= yields &&
+                    yields <= grants && (uint64_t)yields_one == syield,
+                "8 threads on fewer CPUs: requests>0, grants>=1, yields<=grants, "
+                "1<=yields_returned_one<=yields, yields_returned_one == kernel syield",
+                counters + " kernel syield+" + std::to_string(syield));
     const uint64_t sgrant = StatDelta(before, after, "sgrant");
     log->Expect("kernel.stats.grants_during_" + variant + "_alloc", sgrant >= 1,
                 "rseq/stats sgrant grows while the allocator runs",
