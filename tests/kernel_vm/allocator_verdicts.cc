@@ -77,6 +77,7 @@ void JudgeAllocatorRun(const GuestProfile& profile, const std::string& variant,
   if (status.rfind(kPlaceholderPrefix, 0) == 0) {
     log->Skip(prefix + "status", "allocator not present");
     log->Skip(prefix + "slice_ext_counters", "allocator not present");
+    log->Report("counters." + variant + " (allocator not present)");
     return;
   }
   std::map<std::string, std::string> f;
