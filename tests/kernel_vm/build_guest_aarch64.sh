@@ -107,7 +107,6 @@ if ((${#tests[@]})) && ((!bazel_ok)); then
   tests=()
 fi
 if ((${#tests[@]})); then
-  gtest_objs=("$work/gtest-all.o")
   [[ -f "$work/gtest-all.o" ]] || "$cxx" -std=c++17 -O2 -pthread \
       -I"$gtest_src/googletest/include" -I"$gtest_src/googletest" \
       -c "$gtest_src/googletest/src/gtest-all.cc" -o "$work/gtest-all.o"

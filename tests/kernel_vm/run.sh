@@ -141,7 +141,7 @@ boot() {  # <guest> -> log in $cache/run/<guest>.log
                    -m 1024 -smp 2 -kernel "${kernel[$g]}" -initrd "${initramfs[aarch64]}"
                    -append "console=ttyAMA0 $args") ;;
   esac
-  timeout 600 "${qemu[@]}" -nographic -no-reboot </dev/null >"$log" 2>&1
+  timeout 300 "${qemu[@]}" -nographic -no-reboot </dev/null >"$log" 2>&1
   local rc=$?
   tr -d '\r' <"$log" >"$log.clean" && mv "$log.clean" "$log"
   return $rc
