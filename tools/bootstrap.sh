@@ -14,7 +14,7 @@ packages=(bazel-bootstrap bazel-rules-java g++ libabsl-dev libgtest-dev libgmock
 for extra in "$@"; do
   case "$extra" in
     bench) packages+=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0) ;;
-    vm) packages+=(qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
+    vm) packages+=(qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu googletest
                    libc6-dev-arm64-cross build-essential flex bison bc libelf-dev libssl-dev cpio
                    kmod xz-utils zstd) ;;
     reliability) packages+=(sqlite3 redis-server redis-tools memcached stress-ng time
