@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "benchmarks/workloads/check_log.h"
 #include "benchmarks/workloads/object_stamp.h"
 #include "benchmarks/workloads/rng.h"
+#include "benchmarks/workloads/thread_group.h"
 #include "benchmarks/workloads/workload_options.h"
 #include "benchmarks/workloads/workload_result.h"
 
@@ -20,11 +20,7 @@ namespace rseqmalloc {
 namespace bench {
 namespace {
 
-struct Object {
-  void* memory = nullptr;
-  size_t size = 0;
-  uint64_t tag = 0;
-};
+using Object = StampedObject;
 
 constexpr size_t kWorkingSet = 8000;
 constexpr double kParetoShape = 1.1;
@@ -102,11 +98,7 @@ int main(int argc, char** argv) {
   CheckLog log;
 
   std::vector<Handoff> handoffs(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&log, &handoffs, t, per_thread] { Worker(log, handoffs, t, per_thread); });
-  }
-  for (auto& worker : workers) worker.join();
+  RunOnThreads(threads, [&](int t) { Worker(log, handoffs, t, per_thread); });
   for (Handoff& handoff : handoffs) {
     for (Object& object : handoff.objects) {
       VerifyStamp(log, object.memory, object.size, object.tag, "alloc_test: leftover object changed");

@@ -2,10 +2,10 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <thread>
 #include <vector>
 
 #include "benchmarks/workloads/check_log.h"
+#include "benchmarks/workloads/thread_group.h"
 #include "benchmarks/workloads/workload_result.h"
 
 namespace rseqmalloc {
@@ -66,12 +66,7 @@ int RunFalseSharing(FalseSharingKind kind, const char* name, const WorkloadOptio
   if (kind == FalseSharingKind::kPassive) {
     for (int t = 0; t < threads; ++t) handed_over[t] = AllocateOrFail(log, kObjectSize);
   }
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    void* object = handed_over[t];
-    workers.emplace_back([&log, object, per_thread, t] { Worker(log, object, per_thread, t); });
-  }
-  for (auto& worker : workers) worker.join();
+  RunOnThreads(threads, [&](int t) { Worker(log, handed_over[t], per_thread, t); });
   return FinishWorkload(name, options, per_thread * threads, log);
 }
 

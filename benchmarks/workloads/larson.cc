@@ -5,12 +5,12 @@
 // thread allocated, often a thread that has already exited.
 #include <cstdint>
 #include <cstdlib>
-#include <thread>
 #include <vector>
 
 #include "benchmarks/workloads/check_log.h"
 #include "benchmarks/workloads/object_stamp.h"
 #include "benchmarks/workloads/rng.h"
+#include "benchmarks/workloads/thread_group.h"
 #include "benchmarks/workloads/workload_options.h"
 #include "benchmarks/workloads/workload_result.h"
 
@@ -64,15 +64,10 @@ int main(int argc, char** argv) {
     for (Slot& slot : chunk) Replace(log, slot, fill_rng);
   }
   for (int round = 0; round < kRounds; ++round) {
-    std::vector<std::thread> workers;
-    for (int t = 0; t < threads; ++t) {
-      std::vector<Slot>& chunk = chunks[(t + round) % threads];
-      uint64_t seed = static_cast<uint64_t>(round) * 1000 + t + 7;
-      workers.emplace_back([&log, &chunk, ops_per_worker, seed] {
-        ChurnChunk(log, chunk, ops_per_worker, seed);
-      });
-    }
-    for (auto& worker : workers) worker.join();
+    RunOnThreads(threads, [&](int t) {
+      const uint64_t seed = static_cast<uint64_t>(round) * 1000 + t + 7;
+      ChurnChunk(log, chunks[(t + round) % threads], ops_per_worker, seed);
+    });
   }
   for (auto& chunk : chunks) {
     for (Slot& slot : chunk) {

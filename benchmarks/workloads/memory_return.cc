@@ -25,11 +25,7 @@ namespace rseqmalloc {
 namespace bench {
 namespace {
 
-struct Object {
-  void* memory = nullptr;
-  size_t size = 0;
-  uint64_t tag = 0;
-};
+using Object = StampedObject;
 
 constexpr size_t kKeepOneIn = 10;
 

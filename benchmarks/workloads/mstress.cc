@@ -5,13 +5,13 @@
 // allocator must hand memory of dead threads to live ones and must not leak per-thread caches.
 #include <cstdint>
 #include <cstdlib>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "benchmarks/workloads/check_log.h"
 #include "benchmarks/workloads/object_stamp.h"
 #include "benchmarks/workloads/rng.h"
+#include "benchmarks/workloads/thread_group.h"
 #include "benchmarks/workloads/workload_options.h"
 #include "benchmarks/workloads/workload_result.h"
 
@@ -19,11 +19,7 @@ namespace rseqmalloc {
 namespace bench {
 namespace {
 
-struct Object {
-  void* memory = nullptr;
-  size_t size = 0;
-  uint64_t tag = 0;
-};
+using Object = StampedObject;
 
 constexpr int kGenerations = 24;
 constexpr size_t kPoolStripeSlots = 5000;
@@ -79,16 +75,11 @@ int main(int argc, char** argv) {
 
   std::vector<std::vector<Object>> pool(threads, std::vector<Object>(kPoolStripeSlots));
   for (int generation = 0; generation < kGenerations; ++generation) {
-    std::vector<std::thread> workers;
-    for (int t = 0; t < threads; ++t) {
-      // A thread takes over the stripe a different thread filled last generation.
-      std::vector<Object>& stripe = pool[(t + generation) % threads];
-      uint64_t seed = static_cast<uint64_t>(generation) * 7919 + t;
-      workers.emplace_back([&log, &stripe, steps_per_thread, seed] {
-        Generation(log, stripe, steps_per_thread, seed);
-      });
-    }
-    for (auto& worker : workers) worker.join();
+    // New threads every generation; each takes over the stripe another thread filled last time.
+    RunOnThreads(threads, [&](int t) {
+      const uint64_t seed = static_cast<uint64_t>(generation) * 7919 + t;
+      Generation(log, pool[(t + generation) % threads], steps_per_thread, seed);
+    });
   }
   for (auto& stripe : pool) {
     for (Object& object : stripe) Destroy(log, object, "mstress: survivor changed at the end");

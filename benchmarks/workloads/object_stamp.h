@@ -16,6 +16,13 @@ constexpr size_t kStampStride = 1024;
 void StampObject(void* object, size_t size, uint64_t tag);
 bool StampIntact(const void* object, size_t size, uint64_t tag);
 
+// A live allocation of a workload and the tag its stamp was made from.
+struct StampedObject {
+  void* memory = nullptr;
+  size_t size = 0;
+  uint64_t tag = 0;
+};
+
 }  // namespace bench
 }  // namespace rseqmalloc
 

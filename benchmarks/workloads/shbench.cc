@@ -6,12 +6,12 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
-#include <thread>
 #include <vector>
 
 #include "benchmarks/workloads/check_log.h"
 #include "benchmarks/workloads/object_stamp.h"
 #include "benchmarks/workloads/rng.h"
+#include "benchmarks/workloads/thread_group.h"
 #include "benchmarks/workloads/workload_options.h"
 #include "benchmarks/workloads/workload_result.h"
 
@@ -19,11 +19,7 @@ namespace rseqmalloc {
 namespace bench {
 namespace {
 
-struct Object {
-  void* memory;
-  size_t size;
-  uint64_t tag;
-};
+using Object = StampedObject;
 
 constexpr size_t kBatchObjects = 200;
 
@@ -91,11 +87,7 @@ int main(int argc, char** argv) {
   CheckLog log;
 
   std::vector<Mailbox> mailboxes(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&log, &mailboxes, t, per_thread] { Worker(log, mailboxes, t, per_thread); });
-  }
-  for (auto& worker : workers) worker.join();
+  RunOnThreads(threads, [&](int t) { Worker(log, mailboxes, t, per_thread); });
   for (Mailbox& mailbox : mailboxes) {
     std::vector<Object>* left = mailbox.parcel.exchange(nullptr);
     if (left != nullptr) {
