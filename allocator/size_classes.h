@@ -18,6 +18,31 @@ namespace size_class_table {
 // Including class 0, which is unused (it means "not a small size" / "not a small span").
 inline constexpr size_t kNumClasses = size_class_table::kNumClasses;
 
+namespace size_class_detail {
+
+inline constexpr int kAlignShifts = kPageShift + 1;  // alignments 2^0 .. 2^kPageShift
+
+struct AlignedClassTable {
+  // [shift][cl]: the smallest class >= cl whose size is a multiple of 2^shift, or 0.
+  uint8_t next[kAlignShifts][kNumClasses];
+};
+
+constexpr AlignedClassTable MakeAlignedClassTable() {
+  AlignedClassTable table{};
+  for (int shift = 0; shift < kAlignShifts; ++shift) {
+    uint8_t next = 0;
+    for (size_t cl = kNumClasses - 1; cl >= 1; --cl) {
+      if (size_class_table::kClassSize[cl] % (size_t{1} << shift) == 0) {
+        next = static_cast<uint8_t>(cl);
+      }
+      table.next[shift][cl] = next;
+    }
+  }
+  return table;
+}
+
+}  // namespace size_class_detail
+
 class SizeMap {
  public:
   // The smallest class whose size is >= size; size 0 gets the smallest class; 0 for
@@ -29,15 +54,12 @@ class SizeMap {
 
   // The smallest class whose size is >= size and a multiple of align (align <= kPageSize,
   // a power of two; 0 and 1 mean no constraint). 0 if there is none (size too big or align
-  // beyond a page). For memalign and aligned new: not on the plain malloc path, so it may loop.
+  // beyond a page). Two table loads: memalign and aligned new stay on the fast path.
   static uint32_t ClassForAligned(size_t size, size_t align) {
     if (align > kPageSize) return 0;
-    uint32_t cl = ClassFor(size);
+    const uint32_t cl = ClassFor(size);
     if (cl == 0 || align <= 1) return cl;
-    for (; cl < kNumClasses; ++cl) {
-      if (size_class_table::kClassSize[cl] % align == 0) return cl;
-    }
-    return 0;
+    return kAlignedClass.next[__builtin_ctzl(align)][cl];
   }
 
   static size_t ClassSize(uint32_t cl) { return size_class_table::kClassSize[cl]; }
@@ -53,6 +75,10 @@ class SizeMap {
   static constexpr size_t LookupIndex(size_t size) {
     return size <= 1024 ? (size + 7) >> 3 : (size + 127 + (120 << 7)) >> 7;
   }
+
+ private:
+  static constexpr size_class_detail::AlignedClassTable kAlignedClass =
+      size_class_detail::MakeAlignedClassTable();
 };
 
 static_assert(SizeMap::LookupIndex(kMaxSmallSize) + 1 == size_class_table::kIndexLength,
