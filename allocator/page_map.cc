@@ -27,31 +27,34 @@ bool PageMap::Ensure(PageId first, size_t n) {
   return true;
 }
 
-void PageMap::SetRange(PageId first, size_t n, Span* s) {
+namespace {
+
+// Calls store(leaf, index) for every page of [first, first + n), looking each leaf up once per
+// 2^18 pages rather than once per page.
+template <typename LeafOf, typename Store>
+void ForEachPage(PageId first, size_t n, size_t leaf_length, LeafOf leaf_of, Store store) {
   PageId p = first;
   const PageId end = first + n;
   while (p < end) {
-    Leaf* leaf = LeafOrDie(p);
-    // Stay within one leaf per inner loop so the leaf is looked up once per 2^18 pages.
-    PageId leaf_end = (p | (kLeafLength - 1)) + 1;
+    auto* leaf = leaf_of(p);
+    PageId leaf_end = (p | (leaf_length - 1)) + 1;
     if (leaf_end > end) leaf_end = end;
-    for (; p < leaf_end; ++p) {
-      __atomic_store_n(&leaf->span[p & (kLeafLength - 1)], s, __ATOMIC_RELAXED);
-    }
+    for (; p < leaf_end; ++p) store(leaf, p & (leaf_length - 1));
   }
 }
 
+}  // namespace
+
+void PageMap::SetRange(PageId first, size_t n, Span* s) {
+  ForEachPage(first, n, kLeafLength, [this](PageId p) { return LeafOrDie(p); },
+              [s](Leaf* leaf, size_t i) { __atomic_store_n(&leaf->span[i], s, __ATOMIC_RELAXED); });
+}
+
 void PageMap::SetSizeClass(PageId first, size_t n, uint8_t cl) {
-  PageId p = first;
-  const PageId end = first + n;
-  while (p < end) {
-    Leaf* leaf = LeafOrDie(p);
-    PageId leaf_end = (p | (kLeafLength - 1)) + 1;
-    if (leaf_end > end) leaf_end = end;
-    for (; p < leaf_end; ++p) {
-      __atomic_store_n(&leaf->size_class[p & (kLeafLength - 1)], cl, __ATOMIC_RELAXED);
-    }
-  }
+  ForEachPage(first, n, kLeafLength, [this](PageId p) { return LeafOrDie(p); },
+              [cl](Leaf* leaf, size_t i) {
+                __atomic_store_n(&leaf->size_class[i], cl, __ATOMIC_RELAXED);
+              });
 }
 
 }  // namespace rseqmalloc
