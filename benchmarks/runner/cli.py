@@ -9,15 +9,17 @@ import sys
 from typing import Dict, List
 
 from . import allocators as allocators_mod
-from . import machine, measure, micro, plot_svg, progress, report, stats
+from . import fast_path, machine, measure, micro, plot_svg, progress, report, stats
 from . import workloads as workloads_mod
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Per mode: runs per allocator and workload, work scale, idle seconds, and microbenchmark settings.
 MODES = {
-    "quick": dict(runs=3, scale=0.15, idle=0.3, micro_min_time=0.01, micro_repetitions=1),
-    "full": dict(runs=5, scale=2.0, idle=3.0, micro_min_time=0.2, micro_repetitions=3),
+    "quick": dict(runs=3, scale=0.15, idle=0.3, micro_min_time=0.01, micro_repetitions=1,
+                  fast_path_rounds=1),
+    "full": dict(runs=5, scale=2.0, idle=3.0, micro_min_time=0.2, micro_repetitions=3,
+                 fast_path_rounds=5),
 }
 
 
@@ -52,6 +54,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
             setattr(args, key, mode[key])
     args.micro_min_time = mode["micro_min_time"]
     args.micro_repetitions = mode["micro_repetitions"]
+    args.fast_path_rounds = mode["fast_path_rounds"]
     if args.runs < 1 or args.scale <= 0 or args.threads < 1:
         parser.error("--runs, --scale and --threads must be positive")
     return args
@@ -129,6 +132,7 @@ def main(argv: List[str]) -> int:
     table = report.rows(summaries) + report.geomean_rows(summaries, names)
 
     micro_rows = None
+    fast_rows = None
     if args.micro:
         binary = os.path.join(args.bin_dir, "benchmarks", "micro", "alloc_microbenchmark")
         if os.path.exists(binary):
@@ -136,6 +140,10 @@ def main(argv: List[str]) -> int:
             _, micro_rows = micro.run(binary, args.out, args.micro_min_time, args.micro_repetitions,
                                       args.micro_filter, dict(os.environ))
             micro.write_csv(os.path.join(args.out, "microbenchmarks.csv"), micro_rows)
+            show.note("measuring every allocator's fast path (malloc+free under LD_PRELOAD)...")
+            fast = fast_path.measure(binary, chosen_allocators, dict(os.environ),
+                                     args.fast_path_rounds, args.micro_min_time)
+            fast_rows = fast_path.rows(fast, [a.name for a in chosen_allocators if a.is_peer])
         else:
             notes.append(f"microbenchmarks skipped: {binary} not built")
 
@@ -152,13 +160,18 @@ def main(argv: List[str]) -> int:
         f.write(plot_svg.render(summaries, names, title, subtitle, footnotes))
     report.write_csv(os.path.join(args.out, "results.csv"), summaries)
     report.write_markdown(os.path.join(args.out, "results.md"), title, facts, notes, settings, table,
-                          plot_path, micro.markdown_table(micro_rows) if micro_rows else None)
+                          plot_path, micro.markdown_table(micro_rows) if micro_rows else None,
+                          fast_path.markdown_table(fast_rows) if fast_rows else None)
 
     print()
     print(report.text_table(table))
     if micro_rows:
         print()
         print(micro.text_table(micro_rows))
+    if fast_rows:
+        print()
+        print("single-thread fast path, median ns per malloc+free (all allocators via LD_PRELOAD):")
+        print(fast_path.text_table(fast_rows))
     print()
     for note in notes:
         print("note: " + note)

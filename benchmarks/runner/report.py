@@ -102,7 +102,7 @@ def write_csv(path: str, summaries: Sequence[Summary]) -> None:
 
 def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], notes: Sequence[str],
                    settings: str, table: Sequence[Sequence[str]], plot_file: Optional[str],
-                   micro_markdown: Optional[str]) -> None:
+                   micro_markdown: Optional[str], fast_path_markdown: Optional[str] = None) -> None:
     lines = [f"# {title}", ""]
     lines += [f"* **{key}**: {value}" for key, value in facts]
     lines += ["", settings, ""]
@@ -116,5 +116,9 @@ def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], note
         lines += [f"![time and peak RSS relative to the best peer]({os.path.basename(plot_file)})", ""]
     if micro_markdown:
         lines += ["## Microbenchmarks", "", micro_markdown, ""]
+    if fast_path_markdown:
+        lines += ["## Single-thread fast path of every allocator", "",
+                  "Median ns per malloc+free pair: the microbenchmark's plain-malloc rows run under "
+                  "each allocator's LD_PRELOAD, rounds interleaved.", "", fast_path_markdown, ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))

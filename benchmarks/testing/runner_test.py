@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ElementTree
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runner import allocators, measure, micro, plot_svg, report, stats  # noqa: E402
+from runner import allocators, fast_path, measure, micro, plot_svg, report, stats  # noqa: E402
 
 HELPER = None
 
@@ -128,6 +128,28 @@ class MicroTest(unittest.TestCase):
         rows = micro.pair_rows(benchmarks)
         self.assertEqual(rows[0], ("MallocFree/64", "10.0", "20.0", "0.50x"))
         self.assertEqual(rows[1], ("CrossThreadHandoff/64", "100.0", "100.0", "1.00x"))
+
+
+class FastPathTest(unittest.TestCase):
+    def rows(self, name, ns_by_size):
+        return [{"name": f"BM_MallocFree<SystemMalloc>/{size}", "items_per_second": 1e9 / ns}
+                for size, ns in ns_by_size.items()] + [
+                    {"name": "BM_MallocFree<RseqMalloc>/16", "items_per_second": 1.0}]
+
+    def test_parses_only_the_plain_malloc_rows(self):
+        parsed = fast_path.parse(self.rows("x", {16: 5.0, 64: 6.0}))
+        self.assertEqual(parsed, {16: 5.0, 64: 6.0})
+
+    def test_medians_and_worst_ratio_to_the_fastest_peer(self):
+        samples = {"mine": [{16: 4.0, 64: 9.0}, {16: 6.0, 64: 11.0}, {16: 5.0, 64: 10.0}],
+                   "peer_a": [{16: 10.0, 64: 5.0}], "peer_b": [{16: 8.0, 64: 8.0}]}
+        medians = fast_path.medians(samples)
+        self.assertEqual(medians["mine"], {16: 5.0, 64: 10.0})
+        table = {r[0]: r for r in fast_path.rows(medians, ["peer_a", "peer_b"])}
+        # mine: 16 B at 5.0 vs best peer 8.0 (0.62x), 64 B at 10.0 vs 5.0 (2.00x): worst is 2.00x.
+        self.assertEqual(table["mine"][-1], "2.00x")
+        self.assertEqual(table["peer_b"][-1], "1.60x")
+        self.assertIn("| mine | 5.0 | 10.0 |", fast_path.markdown_table(list(table.values())))
 
 
 class OutputTest(unittest.TestCase):
