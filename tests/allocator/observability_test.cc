@@ -34,6 +34,17 @@ size_t ResidentBytes() {
 
 void Escape(void* p) { asm volatile("" : : "r"(p) : "memory"); }
 
+// The binary runs with a 50 ms decay period (see main); tests of the on-demand release must not
+// have the decay release the memory first.
+class BackgroundReleaseOff {
+ public:
+  BackgroundReleaseOff() : was_(rseqmalloc_set_background_release(0)) {}
+  ~BackgroundReleaseOff() { rseqmalloc_set_background_release(was_); }
+
+ private:
+  int was_;
+};
+
 // Finds the class of `size` through the class statistics (the smallest class that fits).
 uint64_t ClassSizeFor(size_t size) {
   for (int cl = 1; cl < 256; ++cl) {
@@ -93,6 +104,7 @@ TEST(Statistics, LayersAddUpAndTextListsThem) {
 }
 
 TEST(Release, FreeAllThenReleaseLowersResidentMemory) {
+  BackgroundReleaseOff no_decay;
   std::vector<void*> blocks;
   for (int i = 0; i < 64; ++i) {  // 64 MiB in 1 MiB blocks, and as much again in small objects
     blocks.push_back(malloc(1 << 20));
@@ -115,6 +127,7 @@ TEST(Release, FreeAllThenReleaseLowersResidentMemory) {
 }
 
 TEST(Release, MallocTrimReleasesAndSaysSo) {
+  BackgroundReleaseOff no_decay;
   void* p = malloc(32 << 20);
   memset(p, 3, 32 << 20);
   free(p);
