@@ -17,7 +17,8 @@ struct Config {
   bool slice_extension = true;      // RSEQMALLOC_SLICE_EXTENSION: off never asks the kernel
   size_t cpu_cache_bytes = 1 << 20; // RSEQMALLOC_CPU_CACHE_BYTES: per-slot cache budget
   bool stats_at_exit = false;       // RSEQMALLOC_STATS_AT_EXIT: print statistics at exit
-  bool background = true;           // RSEQMALLOC_BACKGROUND: background release of idle memory
+  bool background = true;           // RSEQMALLOC_BACKGROUND: release idle memory by decay
+  bool release_thread = false;      // RSEQMALLOC_RELEASE_THREAD: a thread ticks the decay
   uint32_t release_period_ms = 1000;  // RSEQMALLOC_RELEASE_PERIOD_MS: decay period (10..3600000)
 };
 

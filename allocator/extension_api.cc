@@ -38,4 +38,9 @@ int rseqmalloc_set_background_release(int on) {
   return rseqmalloc::SetBackgroundRelease(on != 0) ? 1 : 0;
 }
 
+int rseqmalloc_start_release_thread(void) {
+  rseqmalloc::EnsureInitialized();
+  return rseqmalloc::StartReleaseThread() ? 1 : 0;
+}
+
 }  // extern "C"

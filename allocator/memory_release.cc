@@ -2,11 +2,11 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/single_threaded.h>
 #include <time.h>
 
 #include "allocator/common.h"
 #include "allocator/config.h"
+#include "allocator/heap.h"
 #include "allocator/cpu_cache.h"
 #include "allocator/page_heap.h"
 #include "allocator/transfer_cache.h"
@@ -29,7 +29,8 @@ RSEQMALLOC_CONSTINIT ReleaseTotals g_totals = {};
 RSEQMALLOC_CONSTINIT bool g_background_on = false;  // set from the configuration at start-up
 RSEQMALLOC_CONSTINIT bool g_thread_started = false;
 RSEQMALLOC_CONSTINIT uint64_t g_last_tick_ms = 0;
-RSEQMALLOC_CONSTINIT uint32_t g_slow_path_calls = 0;
+// Per thread, so that counting slow-path calls shares no cache line between threads.
+__thread uint32_t tls_slow_path_calls __attribute__((tls_model("initial-exec"))) = 0;
 
 // Slots beyond this many are not tracked for idleness (they are still drained on demand).
 constexpr size_t kTrackedSlots = 64;
@@ -79,8 +80,10 @@ void* BackgroundThread(void*) {
   return nullptr;
 }
 
-void StartBackgroundThread() {
-  if (__atomic_exchange_n(&g_thread_started, true, __ATOMIC_ACQ_REL)) return;
+}  // namespace
+
+bool StartReleaseThread() {
+  if (__atomic_exchange_n(&g_thread_started, true, __ATOMIC_ACQ_REL)) return true;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -90,12 +93,20 @@ void StartBackgroundThread() {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t thread;
-  if (pthread_create(&thread, &attr, BackgroundThread, nullptr) != 0) {
-    // No thread (e.g. a thread limit): the slow path keeps ticking instead.
-    __atomic_store_n(&g_thread_started, false, __ATOMIC_RELEASE);
-  }
+  const bool started = pthread_create(&thread, &attr, BackgroundThread, nullptr) == 0;
+  if (!started) __atomic_store_n(&g_thread_started, false, __ATOMIC_RELEASE);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pthread_attr_destroy(&attr);
+  return started;
+}
+
+namespace {
+
+// RSEQMALLOC_RELEASE_THREAD=1: the thread starts before main(), from a constructor, where no
+// libc lock is held (it may never start from inside malloc or free: see the header).
+__attribute__((constructor)) void StartConfiguredReleaseThread() {
+  EnsureInitialized();
+  if (g_config.release_thread && g_config.background) StartReleaseThread();
 }
 
 }  // namespace
@@ -137,12 +148,9 @@ size_t ReleaseMemory(size_t bytes) {
 
 void MaybeReleaseOnSlowPath() {
   if (!__atomic_load_n(&g_background_on, __ATOMIC_RELAXED)) return;
-  // Most slow-path calls stop here: one relaxed increment.
-  if ((__atomic_add_fetch(&g_slow_path_calls, 1, __ATOMIC_RELAXED) & 255) != 0) return;
-  if (!__libc_single_threaded) {
-    if (!__atomic_load_n(&g_thread_started, __ATOMIC_ACQUIRE)) StartBackgroundThread();
-    return;
-  }
+  // Most slow-path calls stop here: one thread-local increment.
+  if ((++tls_slow_path_calls & 255) != 0) return;
+  if (__atomic_load_n(&g_thread_started, __ATOMIC_ACQUIRE)) return;  // the thread ticks
   if (NowMs() - g_last_tick_ms >= g_config.release_period_ms && g_release_lock.TryLock()) {
     g_release_lock.Unlock();
     ReleaseTick();

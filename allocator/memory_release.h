@@ -19,11 +19,14 @@ namespace rseqmalloc {
 // page-heap memory that stayed free for a whole period is released. A busy process keeps its
 // caches; an idle one gives its memory back within two periods.
 //
-// Who calls ReleaseTick: in a process with more than one thread, a background thread started
-// on the allocator's slow path once glibc reports the process multi-threaded (a thread in a
-// single-threaded program would break programs that rely on being single-threaded, e.g. for
-// unshare(CLONE_NEWUSER)). In a single-threaded process, the slow path itself, at most once per
-// period. Never the fast path.
+// Who calls ReleaseTick: the allocation slow path, at most once per period (it checks the clock
+// every 256th call of a thread), in every process. Optionally also a dedicated thread, for
+// services that go fully idle (no allocation at all) and should still give memory back; it is
+// started only from contexts where no libc lock can be held: before main() with
+// RSEQMALLOC_RELEASE_THREAD=1, or by the program calling rseqmalloc_start_release_thread().
+// Never from inside malloc or free: glibc calls free() while holding the lock that
+// pthread_create() takes (its thread-stack cache, when a thread exits), so a thread started
+// there deadlocks the process. Never the fast path.
 
 struct ReleaseTotals {
   uint64_t ticks;
@@ -41,6 +44,9 @@ void ReleaseTick();
 
 // Called on allocation slow paths (cheap: a counter and, now and then, a clock read).
 void MaybeReleaseOnSlowPath();
+
+// Starts the release thread if it is not running; true if it runs. Not from inside malloc/free.
+bool StartReleaseThread();
 
 // Turns the background release on or off at run time (RSEQMALLOC_BACKGROUND sets the start
 // value). Returns the previous setting.

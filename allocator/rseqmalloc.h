@@ -45,9 +45,13 @@ void rseqmalloc_set_cpu_cache_budget(size_t bytes);
 /* Empties the cache of the slot the calling thread runs on. */
 void rseqmalloc_flush_cpu_cache(void);
 
-/* Turns the background release of idle memory on (1) or off (0); returns the previous
- * setting. */
+/* Turns the release of idle memory by decay on (1) or off (0); returns the previous setting. */
 int rseqmalloc_set_background_release(int on);
+
+/* Starts a thread that runs the decay even while the program makes no allocation at all (by
+ * default the allocation slow path runs it). Returns 1 if the thread runs. Call it from ordinary
+ * program code: never from a signal handler or from code running inside malloc/free. */
+int rseqmalloc_start_release_thread(void);
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,7 @@ TEST(Config, DefaultsWithoutEnvironment) {
   EXPECT_EQ(Parse({"PATH=/bin", "HOME=/root"}, &config), "");
   EXPECT_TRUE(config.rseq);
   EXPECT_TRUE(config.background);
+  EXPECT_FALSE(config.release_thread);
   EXPECT_EQ(config.slot_key, SlotKeyChoice::kAuto);
   EXPECT_EQ(config.release_period_ms, 1000u);
 }
@@ -43,7 +44,7 @@ TEST(Config, EverySettingIsRead) {
   EXPECT_EQ(Parse({"RSEQMALLOC_VERBOSE=1", "RSEQMALLOC_RSEQ=off", "RSEQMALLOC_SLOT_KEY=cpu_id",
                    "RSEQMALLOC_SLICE_EXTENSION=no", "RSEQMALLOC_CPU_CACHE_BYTES=256K",
                    "RSEQMALLOC_STATS_AT_EXIT=yes", "RSEQMALLOC_BACKGROUND=0",
-                   "RSEQMALLOC_RELEASE_PERIOD_MS=250"},
+                   "RSEQMALLOC_RELEASE_PERIOD_MS=250", "RSEQMALLOC_RELEASE_THREAD=on"},
                   &config),
             "");
   EXPECT_TRUE(config.verbose);
@@ -54,6 +55,7 @@ TEST(Config, EverySettingIsRead) {
   EXPECT_TRUE(config.stats_at_exit);
   EXPECT_FALSE(config.background);
   EXPECT_EQ(config.release_period_ms, 250u);
+  EXPECT_TRUE(config.release_thread);
 }
 
 TEST(Config, UnknownNamesAndBadValuesWarnAndKeepDefaults) {

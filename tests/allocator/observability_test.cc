@@ -1,5 +1,6 @@
 // The numbers the allocator reports, checked against allocation patterns whose effect is known,
 // and memory return: on demand, and by the background decay.
+#include <dirent.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,70 @@ int DecayChild(bool with_threads) {
   if (Stat("release.released_bytes") <= released_before + (size_t{50} << 20)) return 11;
   if (later + (size_t{50} << 20) > full) return 12;
   return 0;
+}
+
+// With the release thread, memory comes back while the program makes no allocation at all.
+int ReleaseThreadChild() {
+  if (rseqmalloc_start_release_thread() != 1) return 20;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 100000; ++i) {
+    blocks.push_back(malloc(1000));
+    memset(blocks.back(), 5, 1000);
+  }
+  for (void* b : blocks) free(b);
+  const size_t full = ResidentBytes();
+  for (int i = 0; i < 200 && ResidentBytes() + (size_t{50} << 20) > full; ++i) usleep(25000);
+  return ResidentBytes() + (size_t{50} << 20) <= full ? 0 : 21;
+}
+
+// Threads that exit call free() from inside glibc while it holds its thread-stack lock; the
+// allocator must never do anything there that needs that lock (it once started its release
+// thread from there and deadlocked). Thousands of exits with the decay ticking every 50 ms.
+int ThreadChurnChild() {
+  for (int round = 0; round < 60; ++round) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 50; ++i) {
+      threads.emplace_back([i] {
+        std::vector<void*> blocks;
+        for (int j = 0; j < 300; ++j) blocks.push_back(malloc(16 + (i * 37 + j * 11) % 3000));
+        for (void* b : blocks) free(b);
+      });
+    }
+    // Meanwhile the main thread takes many slow paths in a multi-threaded process, which is
+    // where the allocator once started its own thread.
+    std::vector<void*> mine;
+    for (int j = 0; j < 20000; ++j) mine.push_back(malloc(16 + (j * 97) % 20000));
+    for (void* b : mine) free(b);
+    for (auto& t : threads) t.join();
+  }
+  // And the allocator created no thread of its own behind the program's back.
+  usleep(100000);
+  int tasks = 0;
+  if (DIR* dir = opendir("/proc/self/task")) {
+    while (dirent* entry = readdir(dir)) tasks += entry->d_name[0] != '.';
+    closedir(dir);
+  }
+  return tasks == 1 ? 0 : 30;
+}
+
+int RunChild(int (*body)(), int seconds) {
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(seconds);  // a deadlock becomes a SIGALRM death, not a hung test
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+TEST(Release, ReleaseThreadReturnsMemoryWithoutAllocations) {
+  EXPECT_EQ(RunChild(ReleaseThreadChild, 30), 0);
+}
+
+TEST(Release, ThreadsExitWhileTheDecayTicks) {
+  EXPECT_EQ(RunChild(ThreadChurnChild, 60), 0);
 }
 
 int RunDecayChild(bool with_threads) {

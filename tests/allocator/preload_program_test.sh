@@ -32,7 +32,6 @@ def resident_mib():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20
 
-# A second thread makes the process multi-threaded: the background release runs.
 threading.Thread(target=time.sleep, args=(6,), daemon=True).start()
 blocks = [bytearray(1000) for _ in range(200000)]
 in_use = libc.mallinfo2().uordblks
@@ -46,7 +45,8 @@ print("mallinfo2_in_use_mib %.0f" % (in_use / 2**20))
 print("rss_full_mib %.0f rss_idle_mib %.0f" % (full, idle))
 print("malloc_trim_after_idle", libc.malloc_trim(0))
 PROGRAM
-RSEQMALLOC_STATS_AT_EXIT=1 RSEQMALLOC_RELEASE_PERIOD_MS=100 \
+# The program idles in sleep() without allocating: the release thread gives the memory back.
+RSEQMALLOC_STATS_AT_EXIT=1 RSEQMALLOC_RELEASE_PERIOD_MS=100 RSEQMALLOC_RELEASE_THREAD=1 \
   "$launcher" --lib "$lib" "$python" "$work/program.py" >"$work/out" 2>"$work/err"
 cat "$work/out"
 in_use=$(awk '/^mallinfo2_in_use_mib/ {print $2}' "$work/out")
