@@ -17,8 +17,9 @@ for extra in "$@"; do
     vm) packages+=(qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu googletest
                    libc6-dev-arm64-cross build-essential flex bison bc libelf-dev libssl-dev cpio
                    kmod xz-utils zstd) ;;
+    # procps (pgrep) is on every standard install but not in a minimal debootstrap or container.
     reliability) packages+=(sqlite3 redis-server redis-tools memcached stress-ng time
-                            python3.11 libpython3.11-testsuite) ;;
+                            python3.11 libpython3.11-testsuite procps) ;;
     *) echo "bootstrap: unknown package set '$extra' (known: bench, vm, reliability)" >&2; exit 2 ;;
   esac
 done
