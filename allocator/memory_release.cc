@@ -1,13 +1,20 @@
 #include "allocator/memory_release.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "allocator/common.h"
 #include "allocator/config.h"
 #include "allocator/heap.h"
 #include "allocator/cpu_cache.h"
+#include "allocator/diagnostics.h"
 #include "allocator/page_heap.h"
 #include "allocator/transfer_cache.h"
 
@@ -69,12 +76,51 @@ void FlushIdleTransferCaches() {
   }
 }
 
+// Whether any other thread of the process is still alive. A program whose threads all end with
+// pthread_exit() (its main thread included) ends when its last thread does; the release thread
+// must not be that last thread, or the process would never exit. The group leader stays listed
+// (as a zombie) after it exits, so each task's state is read. Raw syscalls: no allocation.
+bool AnotherThreadAlive() {
+  const int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return true;  // cannot tell: keep running
+  const long me = syscall(SYS_gettid);
+  bool alive = false;
+  char entries[2048];
+  long n;
+  while (!alive && (n = syscall(SYS_getdents64, dir, entries, sizeof(entries))) > 0) {
+    for (long offset = 0; offset < n && !alive;) {
+      const auto* entry = reinterpret_cast<const struct dirent64*>(entries + offset);
+      offset += entry->d_reclen;
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      if (strtol(entry->d_name, nullptr, 10) == me) continue;
+      char path[64], stat[512];
+      FormatTo(path, sizeof(path), "/proc/self/task/%s/stat", entry->d_name);
+      const int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // it has just gone
+      const ssize_t len = read(fd, stat, sizeof(stat) - 1);
+      close(fd);
+      if (len <= 0) continue;
+      stat[len] = '\0';
+      // "tid (comm) S ...": the state follows the last ')'.
+      const char* end_of_name = strrchr(stat, ')');
+      alive = end_of_name == nullptr || end_of_name[1] != ' ' ||
+              (end_of_name[2] != 'Z' && end_of_name[2] != 'X');
+    }
+  }
+  close(dir);
+  return alive;
+}
+
 void* BackgroundThread(void*) {
   for (;;) {
     const uint32_t period = g_config.release_period_ms;
     struct timespec pause = {static_cast<time_t>(period / 1000),
                              static_cast<long>(period % 1000) * 1000000L};
     nanosleep(&pause, nullptr);
+    if (!AnotherThreadAlive()) {
+      __atomic_store_n(&g_thread_started, false, __ATOMIC_RELEASE);
+      pthread_exit(nullptr);  // the last thread: glibc ends the process as it would have
+    }
     if (__atomic_load_n(&g_background_on, __ATOMIC_RELAXED)) ReleaseTick();
   }
   return nullptr;
@@ -98,6 +144,12 @@ bool StartReleaseThread() {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pthread_attr_destroy(&attr);
   return started;
+}
+
+void OnProgramThreadCreate() {
+  if (__atomic_load_n(&g_thread_started, __ATOMIC_ACQUIRE)) return;
+  EnsureInitialized();
+  if (__atomic_load_n(&g_background_on, __ATOMIC_RELAXED)) StartReleaseThread();
 }
 
 namespace {

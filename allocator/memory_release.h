@@ -22,8 +22,9 @@ namespace rseqmalloc {
 // Who calls ReleaseTick: the allocation slow path, at most once per period (it checks the clock
 // every 256th call of a thread), in every process. Optionally also a dedicated thread, for
 // services that go fully idle (no allocation at all) and should still give memory back; it is
-// started only from contexts where no libc lock can be held: before main() with
-// RSEQMALLOC_RELEASE_THREAD=1, or by the program calling rseqmalloc_start_release_thread().
+// started only from contexts where no libc lock can be held: under LD_PRELOAD, when the program
+// starts its first thread (thread_create_hook.cc); before main() with
+// RSEQMALLOC_RELEASE_THREAD=1; or by the program calling rseqmalloc_start_release_thread().
 // Never from inside malloc or free: glibc calls free() while holding the lock that
 // pthread_create() takes (its thread-stack cache, when a thread exits), so a thread started
 // there deadlocks the process. Never the fast path.
@@ -47,6 +48,10 @@ void MaybeReleaseOnSlowPath();
 
 // Starts the release thread if it is not running; true if it runs. Not from inside malloc/free.
 bool StartReleaseThread();
+
+// Called by the pthread_create wrapper of librseqmalloc.so when the program starts a thread:
+// starts the release thread (once, if the decay is on).
+void OnProgramThreadCreate();
 
 // Turns the background release on or off at run time (RSEQMALLOC_BACKGROUND sets the start
 // value). Returns the previous setting.

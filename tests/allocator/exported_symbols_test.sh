@@ -4,7 +4,7 @@
 set -euo pipefail
 lib="$1"
 exported=$(nm -D --defined-only "$lib" | awk '$2 != "B" || $3 !~ /^_/ {print $3}' | sort -u)
-allowed='^(malloc|free|cfree|calloc|realloc|reallocarray|memalign|aligned_alloc|posix_memalign|valloc|pvalloc|malloc_usable_size|free_sized|free_aligned_sized|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc)|__posix_memalign|malloc_trim|malloc_stats|mallinfo2?|malloc_info|mallopt|rseqmalloc_[a-z_]+|_Znw[am].*|_Zna[am].*|_Zdl.*|_Zda.*)$'
+allowed='^(malloc|free|cfree|calloc|realloc|reallocarray|memalign|aligned_alloc|posix_memalign|valloc|pvalloc|malloc_usable_size|free_sized|free_aligned_sized|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc)|__posix_memalign|malloc_trim|malloc_stats|mallinfo2?|malloc_info|mallopt|pthread_create|rseqmalloc_[a-z_]+|_Znw[am].*|_Zna[am].*|_Zdl.*|_Zda.*)$'
 bad=$(grep -vE "$allowed" <<<"$exported" | grep -v '^$' || true)
 # TLS variables appear in the dynamic table as LOCAL (for the TLS relocations); they are not
 # exported. Only GLOBAL/WEAK symbols count.

@@ -4,7 +4,7 @@
 # at exit, glibc's introspection calls answered by rseqmalloc, and that an idle multi-threaded
 # program gives freed memory back by itself.
 set -euo pipefail
-lib="$(realpath "$1")" launcher="$2"
+lib="$(realpath "$1")" launcher="$2" main_thread_exits="$3"
 python=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -45,8 +45,23 @@ print("mallinfo2_in_use_mib %.0f" % (in_use / 2**20))
 print("rss_full_mib %.0f rss_idle_mib %.0f" % (full, idle))
 print("malloc_trim_after_idle", libc.malloc_trim(0))
 PROGRAM
+# A single-threaded program gets no thread from the allocator; one that starts a thread gets the
+# release thread (started from the pthread_create wrapper) and no other.
+count='import os, threading, time
+if len(os.sys.argv) > 1: threading.Thread(target=time.sleep, args=(1,)).start(); time.sleep(0.2)
+print(len(os.listdir("/proc/self/task")))'
+[[ "$("$launcher" --lib "$lib" "$python" -c "$count")" == 1 ]] || { echo "thread added"; exit 1; }
+[[ "$("$launcher" --lib "$lib" "$python" -c "$count" threaded)" == 3 ]] || {
+  echo "expected main + program thread + release thread"; exit 1; }
+
+# A program whose main thread calls pthread_exit() ends when its own last thread does: the
+# release thread notices it is alone and leaves too (it once kept such processes alive forever).
+out=$(RSEQMALLOC_RELEASE_PERIOD_MS=100 timeout 20 "$launcher" --lib "$lib" "$main_thread_exits") ||
+  { echo "process with pthread_exit()ed main thread did not end: $?"; exit 1; }
+grep -q "worker done" <<<"$out" || { echo "worker output lost: $out"; exit 1; }
+
 # The program idles in sleep() without allocating: the release thread gives the memory back.
-RSEQMALLOC_STATS_AT_EXIT=1 RSEQMALLOC_RELEASE_PERIOD_MS=100 RSEQMALLOC_RELEASE_THREAD=1 \
+RSEQMALLOC_STATS_AT_EXIT=1 RSEQMALLOC_RELEASE_PERIOD_MS=100 \
   "$launcher" --lib "$lib" "$python" "$work/program.py" >"$work/out" 2>"$work/err"
 cat "$work/out"
 in_use=$(awk '/^mallinfo2_in_use_mib/ {print $2}' "$work/out")
