@@ -152,22 +152,27 @@ TEST(Control, BudgetFlushAndBackgroundSwitch) {
   EXPECT_EQ(mallopt(M_ARENA_MAX, 4), 0);  // glibc knobs do not apply here
 }
 
+// Allocates and touches about 100 MB in small objects, frees them all and returns the resident
+// size at that point.
+size_t FillAndFree(int pattern) {
+  std::vector<void*> blocks;
+  for (int i = 0; i < 100000; ++i) {
+    blocks.push_back(malloc(1000));
+    memset(blocks.back(), pattern, 1000);
+  }
+  for (void* b : blocks) free(b);
+  return ResidentBytes();
+}
+
 // The decay, in a child that runs with a short period: memory freed and left alone goes back
 // to the system without any call to malloc_trim.
 int DecayChild(bool with_threads) {
   std::thread idle_thread;
   if (with_threads) idle_thread = std::thread([] { usleep(2000000); });
   const uint64_t released_before = Stat("release.released_bytes");
-  std::vector<void*> blocks;
-  for (int i = 0; i < 100000; ++i) {
-    blocks.push_back(malloc(1000));
-    memset(blocks.back(), 4, 1000);
-  }
-  for (void* b : blocks) free(b);
-  const size_t full = ResidentBytes();
-  // Slow-path traffic, spread over several periods, keeps a single-threaded process ticking
-  // (a multi-threaded one has the background thread). On a loaded machine the release may come
-  // late: wait for it, up to a bound.
+  const size_t full = FillAndFree(4);
+  // Slow-path traffic, spread over several periods, keeps the decay ticking (no release thread
+  // is started here). On a loaded machine the release may come late: wait for it, up to a bound.
   for (int round = 0; round < 400; ++round) {
     usleep(25000);
     std::vector<void*> churn;
@@ -186,13 +191,7 @@ int DecayChild(bool with_threads) {
 // With the release thread, memory comes back while the program makes no allocation at all.
 int ReleaseThreadChild() {
   if (rseqmalloc_start_release_thread() != 1) return 20;
-  std::vector<void*> blocks;
-  for (int i = 0; i < 100000; ++i) {
-    blocks.push_back(malloc(1000));
-    memset(blocks.back(), 5, 1000);
-  }
-  for (void* b : blocks) free(b);
-  const size_t full = ResidentBytes();
+  const size_t full = FillAndFree(5);
   for (int i = 0; i < 200 && ResidentBytes() + (size_t{50} << 20) > full; ++i) usleep(25000);
   return ResidentBytes() + (size_t{50} << 20) <= full ? 0 : 21;
 }
@@ -247,21 +246,15 @@ TEST(Release, ThreadsExitWhileTheDecayTicks) {
   EXPECT_EQ(RunChild(ThreadChurnChild, 60), 0);
 }
 
-int RunDecayChild(bool with_threads) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) _exit(DecayChild(with_threads));
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
-}
+int DecayWithThreads() { return DecayChild(true); }
+int DecayWithoutThreads() { return DecayChild(false); }
 
 TEST(Release, DecayReturnsIdleMemoryInMultiThreadedProcesses) {
-  EXPECT_EQ(RunDecayChild(true), 0);
+  EXPECT_EQ(RunChild(DecayWithThreads, 60), 0);
 }
 
 TEST(Release, DecayReturnsIdleMemoryInSingleThreadedProcesses) {
-  EXPECT_EQ(RunDecayChild(false), 0);
+  EXPECT_EQ(RunChild(DecayWithoutThreads, 60), 0);
 }
 
 }  // namespace
