@@ -72,15 +72,13 @@ void Worker(CheckLog& log, std::vector<Handoff>& handoffs, int self, uint64_t op
         incoming.swap(own.objects);
       }
       for (Object& object : incoming) {
-        VerifyStamp(log, object.memory, object.size, object.tag, "alloc_test: handed-off object changed");
-        std::free(object.memory);
+        VerifyAndFree(log, object, "alloc_test: handed-off object changed");
       }
       incoming.clear();
     }
   }
   for (Object& object : working_set) {
-    VerifyStamp(log, object.memory, object.size, object.tag, "alloc_test: object changed at the end");
-    std::free(object.memory);
+    VerifyAndFree(log, object, "alloc_test: object changed at the end");
   }
 }
 
@@ -101,8 +99,7 @@ int main(int argc, char** argv) {
   RunOnThreads(threads, [&](int t) { Worker(log, handoffs, t, per_thread); });
   for (Handoff& handoff : handoffs) {
     for (Object& object : handoff.objects) {
-      VerifyStamp(log, object.memory, object.size, object.tag, "alloc_test: leftover object changed");
-      std::free(object.memory);
+      VerifyAndFree(log, object, "alloc_test: leftover object changed");
     }
   }
   return FinishWorkload("alloc_test", options, per_thread * threads, log);

@@ -13,6 +13,11 @@ void CheckLog::Fail(const char* workload_step, size_t size) {
   if (before < 5) std::fprintf(stderr, "check failed: %s (object of %zu bytes)\n", workload_step, size);
 }
 
+void VerifyAndFree(CheckLog& log, const StampedObject& object, const char* step) {
+  VerifyStamp(log, object.memory, object.size, object.tag, step);
+  std::free(object.memory);
+}
+
 bool VerifyStamp(CheckLog& log, const void* object, size_t size, uint64_t tag, const char* step) {
   if (StampIntact(object, size, tag)) return true;
   log.Fail(step, size);

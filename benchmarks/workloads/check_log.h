@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "benchmarks/workloads/object_stamp.h"
+
 namespace rseqmalloc {
 namespace bench {
 
@@ -21,6 +23,9 @@ class CheckLog {
 
 // Checks the stamp, recording a failure; returns whether it was intact.
 bool VerifyStamp(CheckLog& log, const void* object, size_t size, uint64_t tag, const char* step);
+
+// Checks a stamped object's stamp (as VerifyStamp) and frees it.
+void VerifyAndFree(CheckLog& log, const StampedObject& object, const char* step);
 
 // malloc that reports a null result as a failed check and exits with status 1 (a workload
 // cannot go on without its memory, and a null return is an allocator failure here).

@@ -121,8 +121,7 @@ int main(int argc, char** argv) {
       phases.ArriveAndWait();  // everyone has shrunk
       phases.ArriveAndWait();  // the idle period is over
       for (Object& object : heaps[victim]) {
-        VerifyStamp(log, object.memory, object.size, object.tag, "memory_return: survivor changed");
-        std::free(object.memory);
+        VerifyAndFree(log, object, "memory_return: survivor changed");
       }
     });
   }

@@ -38,8 +38,7 @@ Object Make(CheckLog& log, Rng& rng, size_t size) {
 
 void Destroy(CheckLog& log, Object& object, const char* step) {
   if (object.memory == nullptr) return;
-  VerifyStamp(log, object.memory, object.size, object.tag, step);
-  std::free(object.memory);
+  VerifyAndFree(log, object, step);
   object.memory = nullptr;
 }
 

@@ -33,10 +33,7 @@ struct Mailbox {
 };
 
 void FreeAll(CheckLog& log, std::vector<Object>& objects, const char* step) {
-  for (Object& object : objects) {
-    VerifyStamp(log, object.memory, object.size, object.tag, step);
-    std::free(object.memory);
-  }
+  for (Object& object : objects) VerifyAndFree(log, object, step);
 }
 
 void Worker(CheckLog& log, std::vector<Mailbox>& mailboxes, int self, uint64_t batches) {
@@ -59,9 +56,7 @@ void Worker(CheckLog& log, std::vector<Mailbox>& mailboxes, int self, uint64_t b
       batch->push_back(object);
     }
     while (batch->size() > kBatchObjects / 2) {
-      Object& newest = batch->back();
-      VerifyStamp(log, newest.memory, newest.size, newest.tag, "shbench: LIFO object changed");
-      std::free(newest.memory);
+      VerifyAndFree(log, batch->back(), "shbench: LIFO object changed");
       batch->pop_back();
     }
     std::vector<Object>* unclaimed = neighbour.parcel.exchange(batch, std::memory_order_acq_rel);
