@@ -105,34 +105,29 @@ bool CpuCache::Overflow(uint32_t size_class, void* object) {
 }
 
 void CpuCache::DrainSlot(int slot) {
-  if (slot < 0 || static_cast<size_t>(slot) >= slab_.NumSlots() ||
-      !slab_.SlotInitialized(slot)) {
-    return;
-  }
+  if (!slab_.SlotInitialized(slot)) return;  // also rejects slots out of range
   SpinLockHolder hold(&drain_lock_);
   slab_.Drain(slot, ReturnToTransferCache, reinterpret_cast<void*>(intptr_t{slot}));
   capacity_bytes_[slot].store(0, std::memory_order_relaxed);
 }
 
-void CpuCache::DrainCurrentSlot() {
-  if (!slab_.Active()) return;
-  DrainSlot(slab_.CurrentSlot());
+void CpuCache::DrainCurrentSlot() { DrainSlot(slab_.CurrentSlot()); }  // -1: nothing to do
+
+bool CpuCache::HasCounters(int slot) const {
+  return misses_ != nullptr && capacity_bytes_ != nullptr && slot >= 0 &&
+         static_cast<size_t>(slot) < slab_.NumSlots();
 }
 
 uint64_t CpuCache::SlotMisses(int slot) const {
-  if (misses_ == nullptr || slot < 0 || static_cast<size_t>(slot) >= slab_.NumSlots()) return 0;
-  return misses_[slot].load(std::memory_order_relaxed);
+  return HasCounters(slot) ? misses_[slot].load(std::memory_order_relaxed) : 0;
 }
 
 size_t CpuCache::SlotCapacityBytes(int slot) const {
-  if (capacity_bytes_ == nullptr || slot < 0 || static_cast<size_t>(slot) >= slab_.NumSlots()) {
-    return 0;
-  }
-  return capacity_bytes_[slot].load(std::memory_order_relaxed);
+  return HasCounters(slot) ? capacity_bytes_[slot].load(std::memory_order_relaxed) : 0;
 }
 
 size_t CpuCache::SlotBytes(int slot) const {
-  if (!slab_.Active() || !slab_.SlotInitialized(slot)) return 0;
+  if (!slab_.SlotInitialized(slot)) return 0;
   size_t bytes = 0;
   for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
     bytes += slab_.Length(slot, cl) * SizeMap::ClassSize(cl);

@@ -61,6 +61,8 @@ class CpuCache {
 
  private:
   enum Miss : uint8_t { kNoMiss, kUnderflow, kOverflow };
+  // Whether the per-slot counters exist (Init succeeded) and slot is in range.
+  bool HasCounters(int slot) const;
   // Records the miss and, when the rule above says so, grows the class in the current slot.
   void OnMiss(int slot, uint32_t size_class, Miss miss);
   // Raises the class's capacity in the current slot by up to one batch if the budget allows.

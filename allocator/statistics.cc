@@ -18,9 +18,7 @@ namespace {
 uint64_t CpuCacheObjects(uint32_t cl) {
   uint64_t total = 0;
   for (size_t slot = 0; slot < g_cpu_cache.NumSlots(); ++slot) {
-    if (g_cpu_cache.SlotInitialized(static_cast<int>(slot))) {
-      total += g_cpu_cache.ClassObjects(static_cast<int>(slot), cl);
-    }
+    total += g_cpu_cache.ClassObjects(static_cast<int>(slot), cl);  // 0 for unused slots
   }
   return total;
 }
