@@ -12,9 +12,9 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "allocator/heap.h"
+#include "allocator/system_allocator.h"
 
 namespace rseqmalloc::c_api {
 
@@ -88,12 +88,6 @@ inline int PosixMemalign(void** out, size_t alignment, size_t size) {
   }
   *out = ptr;
   return 0;
-}
-
-inline size_t SystemPageSize() {
-  static size_t page = 0;  // a race writes the same value
-  if (page == 0) page = static_cast<size_t>(getpagesize());
-  return page;
 }
 
 inline void* Valloc(size_t size) { return AllocateAligned(size, SystemPageSize()); }
