@@ -21,6 +21,7 @@ struct Span {
   };
   State state;
   uint8_t size_class;  // 0 = not a small span
+  bool sampled;        // holds one heap-profile sample (allocator/profile); free() must tell it
 
   // Small-object bookkeeping, owned by the central free list.
   void* free_objects;     // singly linked list threaded through free objects

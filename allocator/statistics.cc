@@ -8,6 +8,7 @@
 #include "allocator/memory_release.h"
 #include "allocator/metadata_arena.h"
 #include "allocator/page_heap.h"
+#include "allocator/profile/profiler.h"
 #include "allocator/size_classes.h"
 #include "allocator/transfer_cache.h"
 #include "percpu/slice_extension.h"
@@ -79,6 +80,12 @@ const Entry kEntries[] = {
     {"release.transfer_objects_flushed",
      [] { return GetReleaseTotals().transfer_objects_flushed; }},
     {"release.released_bytes", [] { return GetReleaseTotals().released_bytes; }},
+    {"profile.samples", [] { return profile::Samples().samples(); }},
+    {"profile.sampled_bytes", [] { return profile::Samples().sampled_bytes(); }},
+    {"profile.live_samples", [] { return profile::Samples().live_samples(); }},
+    {"profile.dropped_samples", [] { return profile::Samples().dropped(); }},
+    {"guard.live", [] { return profile::GuardedLive(); }},
+    {"guard.allocations", [] { return profile::GuardedAllocations(); }},
     {"slice_ext.requests", [] { return percpu::GetSliceExtensionCounters().requests; }},
     {"slice_ext.grants", [] { return percpu::GetSliceExtensionCounters().grants; }},
     {"slice_ext.yields", [] { return percpu::GetSliceExtensionCounters().yields; }},
