@@ -27,7 +27,7 @@ void LockAll() {
   }
   ThreadCachePoolLock().Lock();
   g_page_heap.LockAllForFork();
-  profile::LockForFork();  // taken with the page heap's lock held when a sample is allocated
+  profile::LockForFork();  // never held together with another allocator lock
 }
 
 void UnlockAllInParent() {
