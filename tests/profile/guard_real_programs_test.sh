@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Guarded sampling at its default rate in a real program: Debian's sqlite3 under LD_PRELOAD runs
+# Guarded sampling at its default rate in real programs under LD_PRELOAD: Debian's sqlite3 runs
 # the reliability suite's workload with RSEQMALLOC_GUARD=1, gives the same output as without
 # rseqmalloc, really guards some objects, and takes about as long (CPU time, with a wide margin
-# for a loaded 2-core machine).
+# for a loaded 2-core machine); and a subset of Python's own test suite passes.
 set -euo pipefail
 lib="$(realpath "$1")" workload="$(realpath "$2")"
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 missing (tools/bootstrap.sh reliability)"; exit 77; }
@@ -31,4 +31,17 @@ guarded_objects=$(awk '/^rseqmalloc: guard.allocations / { print $3 }' "$work/gu
 ((guarded_objects > 0)) || { echo "FAIL: no object was guarded"; exit 1; }
 # Within noise: allow twice the time plus a second on a machine shared with other jobs.
 ((guarded <= 2 * plain + 1000)) || { echo "FAIL: guarded run far slower"; exit 1; }
-echo ok
+echo "ok   sqlite3"
+
+# Python's test suite (package libpython3.11-testsuite, tools/bootstrap.sh reliability).
+python=/usr/bin/python3.11
+if [[ ! -e /usr/lib/python3.11/test/test_re.py ]]; then
+  echo "SKIP python3 subset: libpython3.11-testsuite is not installed (tools/bootstrap.sh reliability)"
+  exit 0
+fi
+RSEQMALLOC_GUARD=1 RSEQMALLOC_STATS_AT_EXIT=1 LD_PRELOAD="$lib" "$python" -m test test_re test_dict test_set \
+  >"$work/python.out" 2>&1 || { echo "FAIL: python3 tests"; grep -v "^rseqmalloc: " "$work/python.out" | tail -30; exit 1; }
+grep -q 'heap error' "$work/python.out" && { echo "FAIL: a heap error was reported"; exit 1; }
+grep -E '^(Total tests|Result)|tests OK' "$work/python.out"
+echo "ok   python3 test_re test_dict test_set"
+
