@@ -3,7 +3,7 @@
 # configuration), install into a temporary prefix, then three consumer projects outside the tree
 # (find_package, pkg-config + Makefile, Meson) each link rseqmalloc as their malloc, shared and
 # static, and prove it at run time (tests/cmake/consumers/proof.c); the installed rseqmalloc-run
-# runs a program under the installed library; the shared object exports what Bazel's exports.
+# runs a program under the installed library; the libraries export and contain what Bazel's do.
 # Then the same for aarch64 with Debian's cross compiler, up to linked programs (run only under
 # qemu-aarch64, when installed).
 # Exit status: 0 passed, 1 failed, 77 skipped (no CMake on this machine).
@@ -80,7 +80,9 @@ else
   fail "CMake librseqmalloc.so exports: $out"
 fi
 global_exports() { readelf --dyn-syms -W "$1" | awk '$7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") {print $8}' | sort -u; }
-if quiet bazel-so tools/bazel.sh build //allocator:librseqmalloc.so; then
+# Archive members by source file name (Bazel: x.pic.o, CMake: x.cc.o).
+members() { ar t "$1" | sed -E 's/\.(pic|cc)\.o$//' | sort; }
+if quiet bazel-libs tools/bazel.sh build //allocator:librseqmalloc.so //allocator:librseqmalloc.a; then
   if diff <(global_exports bazel-bin/allocator/librseqmalloc.so) \
           <(global_exports "$libdir/librseqmalloc.so") >"$work/exports.diff"; then
     pass "CMake and Bazel librseqmalloc.so export the same $(global_exports "$libdir/librseqmalloc.so" | wc -l) symbols"
@@ -88,8 +90,15 @@ if quiet bazel-so tools/bazel.sh build //allocator:librseqmalloc.so; then
     fail "CMake and Bazel librseqmalloc.so export different symbols (< Bazel, > CMake):"
     cat "$work/exports.diff"
   fi
+  if diff <(members bazel-bin/allocator/librseqmalloc.a) <(members "$libdir/librseqmalloc.a") \
+       >"$work/members.diff"; then
+    pass "CMake and Bazel librseqmalloc.a have the same $(members "$libdir/librseqmalloc.a" | wc -l) members"
+  else
+    fail "CMake and Bazel librseqmalloc.a have different members (< Bazel, > CMake):"
+    cat "$work/members.diff"
+  fi
 else
-  fail "bazel build //allocator:librseqmalloc.so"
+  fail "bazel build //allocator:librseqmalloc.so //allocator:librseqmalloc.a"
 fi
 
 # ---- Consumer 1: find_package(rseqmalloc), shared and static.
