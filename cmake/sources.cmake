@@ -8,6 +8,7 @@
 
 # //percpu:percpu: rseq registration, per-slot slab, fences, slice extension. No extra options.
 set(RSEQMALLOC_PERCPU_SOURCES
+  percpu/cpu_mask.cc
   percpu/fence.cc
   percpu/per_cpu_slab.cc
   percpu/possible_cpus.cc
