@@ -94,11 +94,15 @@ def differences(bazel, groups):
         edits.append(f"remove {path} from RSEQMALLOC_{group}_SOURCES")
     if kept:
       continue
+    hint = ""
+    if in_shared and not in_archive:
+      hint = ("; Bazel leaves it out of librseqmalloc.a: if that is not meant, add "
+              f"{label} to the srcs of //allocator:librseqmalloc_archive instead")
     if fitting:
-      edits.append(f"add {path} to RSEQMALLOC_{fitting[0]}_SOURCES (Bazel: {label})")
+      edits.append(f"add {path} to RSEQMALLOC_{fitting[0]}_SOURCES (Bazel: {label}{hint})")
     else:
       edits.append(f"add {path} to a new group: no group has Bazel's "
-                   f"{describe(copts, in_archive, in_shared)} (Bazel: {label}); add "
+                   f"{describe(copts, in_archive, in_shared)} (Bazel: {label}{hint}); add "
                    f"RSEQMALLOC_<GROUP>_SOURCES and _COPTS and list <GROUP> in "
                    f"RSEQMALLOC_ARCHIVE_GROUPS / RSEQMALLOC_SHARED_GROUPS as fits")
   for path, listed in sorted(where.items()):

@@ -153,11 +153,13 @@ elif ! build_and_install aarch64 --toolchain "$root/cmake/aarch64-linux-gnu.cmak
   fail "CMake cross build and install for aarch64"
 else
   a64="$work/prefix-aarch64"
-  if file -L "$a64/lib/librseqmalloc.so" | grep -q 'ARM aarch64' &&
-     aarch64-linux-gnu-objdump -h "$a64/lib/librseqmalloc.so" | grep -q ' __rseq_cs '; then
+  # Whole outputs first: grep -q in a pipe may close it early, a SIGPIPE failure under pipefail.
+  kind=$(file -L "$a64/lib/librseqmalloc.so")
+  sections=$(aarch64-linux-gnu-objdump -h "$a64/lib/librseqmalloc.so")
+  if grep -q 'ARM aarch64' <<<"$kind" && grep -q ' __rseq_cs ' <<<"$sections"; then
     pass "aarch64 librseqmalloc.so is an aarch64 object with rseq critical sections"
   else
-    fail "aarch64 librseqmalloc.so: $(file -L "$a64/lib/librseqmalloc.so")"
+    fail "aarch64 librseqmalloc.so is not an aarch64 object with rseq critical sections: $kind"
   fi
   if out=$(bash tests/allocator/exported_symbols_test.sh "$a64/lib/librseqmalloc.so"); then
     pass "aarch64 librseqmalloc.so: $out"
