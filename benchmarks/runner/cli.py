@@ -17,9 +17,9 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 # Per mode: runs per allocator and workload, work scale, idle seconds, and microbenchmark settings.
 MODES = {
     "quick": dict(runs=3, scale=0.15, idle=0.3, micro_min_time=0.01, micro_repetitions=1,
-                  fast_path_rounds=1),
+                  fast_path_rounds=3, fast_path_pairs=500000, fast_path_repetitions=3),
     "full": dict(runs=5, scale=2.0, idle=3.0, micro_min_time=0.2, micro_repetitions=3,
-                 fast_path_rounds=5),
+                 fast_path_rounds=10, fast_path_pairs=4000000, fast_path_repetitions=5),
 }
 
 
@@ -44,6 +44,10 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help="also run the microbenchmarks (default; short in --quick)")
     parser.add_argument("--no-micro", dest="micro", action="store_false",
                         help="skip the microbenchmarks")
+    parser.add_argument("--no-fast-path", dest="fast_path", action="store_false", default=True,
+                        help="skip the fast-path table (every allocator's malloc+free vs a floor)")
+    parser.add_argument("--fast-path-rounds", type=int,
+                        help="interleaved rounds of the fast-path table (median taken)")
     parser.add_argument("--micro-filter", help="regex selecting microbenchmarks")
     parser.add_argument("--timeout", type=float, default=300, help="seconds before a run is killed")
     args = parser.parse_args(argv)
@@ -54,7 +58,10 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
             setattr(args, key, mode[key])
     args.micro_min_time = mode["micro_min_time"]
     args.micro_repetitions = mode["micro_repetitions"]
-    args.fast_path_rounds = mode["fast_path_rounds"]
+    if args.fast_path_rounds is None:
+        args.fast_path_rounds = mode["fast_path_rounds"]
+    args.fast_path_pairs = mode["fast_path_pairs"]
+    args.fast_path_repetitions = mode["fast_path_repetitions"]
     if args.runs < 1 or args.scale <= 0 or args.threads < 1:
         parser.error("--runs, --scale and --threads must be positive")
     return args
@@ -131,8 +138,20 @@ def main(argv: List[str]) -> int:
     names = [a.name for a in chosen_allocators]
     table = report.rows(summaries) + report.geomean_rows(summaries, names)
 
+    fast = None
+    if args.fast_path:
+        fast_runner = fast_path.Runner(
+            os.path.join(args.bin_dir, "benchmarks", "fast_path", "fast_path_loops"),
+            os.path.join(args.bin_dir, "benchmarks", "fast_path", "libfloor_malloc.so"),
+            args.fast_path_rounds, args.fast_path_pairs, args.fast_path_repetitions, args.timeout)
+        if os.path.exists(fast_runner.binary) and os.path.exists(fast_runner.floor_library):
+            show.note("measuring every allocator's fast path against the floor (pinned, interleaved)...")
+            fast = fast_path.measure(fast_runner, chosen_allocators, dict(os.environ), show)
+            fast_path.write_csv(os.path.join(args.out, "fast_path.csv"), fast)
+        else:
+            notes.append("fast-path table skipped: build //benchmarks/fast_path:all")
+
     micro_rows = None
-    fast_rows = None
     if args.micro:
         binary = os.path.join(args.bin_dir, "benchmarks", "micro", "alloc_microbenchmark")
         if os.path.exists(binary):
@@ -140,10 +159,6 @@ def main(argv: List[str]) -> int:
             _, micro_rows = micro.run(binary, args.out, args.micro_min_time, args.micro_repetitions,
                                       args.micro_filter, dict(os.environ))
             micro.write_csv(os.path.join(args.out, "microbenchmarks.csv"), micro_rows)
-            show.note("measuring every allocator's fast path (malloc+free under LD_PRELOAD)...")
-            fast = fast_path.measure(binary, chosen_allocators, dict(os.environ),
-                                     args.fast_path_rounds, args.micro_min_time)
-            fast_rows = fast_path.rows(fast, [a.name for a in chosen_allocators if a.is_peer])
         else:
             notes.append(f"microbenchmarks skipped: {binary} not built")
 
@@ -161,22 +176,21 @@ def main(argv: List[str]) -> int:
     report.write_csv(os.path.join(args.out, "results.csv"), summaries)
     report.write_markdown(os.path.join(args.out, "results.md"), title, facts, notes, settings, table,
                           plot_path, micro.markdown_table(micro_rows) if micro_rows else None,
-                          fast_path.markdown_table(fast_rows) if fast_rows else None)
+                          fast_path.markdown_section(fast, fast_runner) if fast else None)
 
     print()
     print(report.text_table(table))
     if micro_rows:
         print()
         print(micro.text_table(micro_rows))
-    if fast_rows:
+    if fast:
         print()
-        print("single-thread fast path, median ns per malloc+free (all allocators via LD_PRELOAD):")
-        print(fast_path.text_table(fast_rows))
+        print(fast_path.text_section(fast))
     print()
     for note in notes:
         print("note: " + note)
     print(f"wrote {args.out}/results.csv, results.md, runs.csv, comparison.svg"
-          + (", microbenchmarks.csv/.json" if micro_rows else ""))
+          + (", microbenchmarks.csv/.json" if micro_rows else "") + (", fast_path.csv" if fast else ""))
     failed = [s for s in summaries if not s.ok]
     for s in failed:
         print(f"FAILED: {s.workload} under {s.allocator}: {s.failures[0]}", file=sys.stderr)

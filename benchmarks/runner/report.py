@@ -117,8 +117,6 @@ def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], note
     if micro_markdown:
         lines += ["## Microbenchmarks", "", micro_markdown, ""]
     if fast_path_markdown:
-        lines += ["## Single-thread fast path of every allocator", "",
-                  "Median ns per malloc+free pair: the microbenchmark's plain-malloc rows run under "
-                  "each allocator's LD_PRELOAD, rounds interleaved.", "", fast_path_markdown, ""]
+        lines += ["## Single-thread fast path of every allocator", "", fast_path_markdown]
     with open(path, "w") as f:
         f.write("\n".join(lines))

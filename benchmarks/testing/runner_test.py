@@ -131,25 +131,36 @@ class MicroTest(unittest.TestCase):
 
 
 class FastPathTest(unittest.TestCase):
-    def rows(self, name, ns_by_size):
-        return [{"name": f"BM_MallocFree<SystemMalloc>/{size}", "items_per_second": 1e9 / ns}
-                for size, ns in ns_by_size.items()] + [
-                    {"name": "BM_MallocFree<RseqMalloc>/16", "items_per_second": 1.0}]
+    def test_parses_rows_and_the_function_called(self):
+        values, via = fast_path.parse("ROW name=malloc16 ns=5.250 via=standard\n"
+                                      "ROW name=free_sized64 ns=- via=none\nRESULT check=ok\n")
+        self.assertEqual(values, {"malloc16": 5.25})
+        self.assertEqual(via, {"malloc16": "standard", "free_sized64": "none"})
 
-    def test_parses_only_the_plain_malloc_rows(self):
-        parsed = fast_path.parse(self.rows("x", {16: 5.0, 64: 6.0}))
-        self.assertEqual(parsed, {16: 5.0, 64: 6.0})
-
-    def test_medians_and_worst_ratio_to_the_fastest_peer(self):
-        samples = {"mine": [{16: 4.0, 64: 9.0}, {16: 6.0, 64: 11.0}, {16: 5.0, 64: 10.0}],
-                   "peer_a": [{16: 10.0, 64: 5.0}], "peer_b": [{16: 8.0, 64: 8.0}]}
-        medians = fast_path.medians(samples)
-        self.assertEqual(medians["mine"], {16: 5.0, 64: 10.0})
-        table = {r[0]: r for r in fast_path.rows(medians, ["peer_a", "peer_b"])}
-        # mine: 16 B at 5.0 vs best peer 8.0 (0.62x), 64 B at 10.0 vs 5.0 (2.00x): worst is 2.00x.
-        self.assertEqual(table["mine"][-1], "2.00x")
-        self.assertEqual(table["peer_b"][-1], "1.60x")
-        self.assertIn("| mine | 5.0 | 10.0 |", fast_path.markdown_table(list(table.values())))
+    def test_ratios_to_the_floor_and_to_the_fastest_peer(self):
+        samples = {"mine": [{"malloc16": 4.0, "free_sized64": 9.0}, {"malloc16": 6.0, "free_sized64": 11.0},
+                            {"malloc16": 3.3, "free_sized64": 10.0}],
+                   "peer_a": [{"malloc16": 10.0, "free_sized64": 5.0}],
+                   "peer_b": [{"malloc16": 8.0}],  # no sized free: not a candidate on that row
+                   fast_path.FLOOR: [{"malloc16": 3.0, "free_sized64": 2.5}]}
+        result = fast_path.summarize(samples, {}, ["peer_a", "peer_b"])
+        self.assertEqual(result.medians["mine"], {"malloc16": 4.0, "free_sized64": 10.0})
+        self.assertEqual(result.spread["mine"]["malloc16"], (3.3, 6.0))
+        self.assertEqual(fast_path.fastest_peer(result, "malloc16"), ("peer_b", 8.0))
+        self.assertEqual(fast_path.fastest_peer(result, "free_sized64"), ("peer_a", 5.0))
+        to_floor, to_peer = fast_path.ratios(result, "mine", "malloc16")
+        self.assertAlmostEqual(to_floor, 4.0 / 3.0)
+        self.assertAlmostEqual(to_peer, 0.5)
+        table = {r[0]: r for r in fast_path.ns_rows(result)}
+        # mine: worst vs floor is free_sized (10 / 2.5), worst vs peer is free_sized (10 / 5).
+        self.assertEqual(table["mine"][-2:], ("4.00x", "2.00x"))
+        self.assertEqual(list(table)[-1], fast_path.FLOOR)
+        self.assertEqual(table["peer_b"][5], "-")
+        ratio_table = {r[0]: r for r in fast_path.ratio_rows(result)}
+        self.assertEqual(ratio_table["mine"][1], "1.33 / 0.50")
+        self.assertEqual(ratio_table["fastest peer"][1], "peer_b")
+        self.assertNotIn(fast_path.FLOOR, ratio_table)
+        self.assertIn("| mine | 4.00 |", fast_path.markdown(fast_path.NS_HEADER, list(table.values())))
 
 
 class OutputTest(unittest.TestCase):

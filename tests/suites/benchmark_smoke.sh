@@ -7,7 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 bazel build --ui_event_filters=-info --noshow_progress \
   //allocator:librseqmalloc.so //benchmarks/workloads //benchmarks/probe:rseq_status_probe //benchmarks/probe:measured_exec \
-  //benchmarks/micro:alloc_microbenchmark
+  //benchmarks/micro:alloc_microbenchmark //benchmarks/fast_path:all
 bin_dir="$(bazel info bazel-bin 2>/dev/null)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
