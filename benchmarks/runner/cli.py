@@ -9,16 +9,16 @@ import sys
 from typing import Dict, List
 
 from . import allocators as allocators_mod
-from . import fast_path, machine, measure, micro, plot_svg, progress, report, stats
+from . import fast_path, machine, measure, micro, plot_svg, progress, report, stats, tables
 from . import workloads as workloads_mod
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Per mode: runs per allocator and workload, work scale, idle seconds, and microbenchmark settings.
 MODES = {
-    "quick": dict(runs=3, scale=0.15, idle=0.3, micro_min_time=0.01, micro_repetitions=1,
+    "quick": dict(runs=3, noisy_runs=3, scale=0.15, idle=0.3, micro_min_time=0.01, micro_repetitions=1,
                   fast_path_rounds=3, fast_path_pairs=500000, fast_path_repetitions=3),
-    "full": dict(runs=5, scale=2.0, idle=3.0, micro_min_time=0.2, micro_repetitions=3,
+    "full": dict(runs=5, noisy_runs=10, scale=2.0, idle=3.0, micro_min_time=0.2, micro_repetitions=3,
                  fast_path_rounds=10, fast_path_pairs=4000000, fast_path_repetitions=5),
 }
 
@@ -30,6 +30,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="short run (under 2 minutes on 2 cores): fewer runs, less work")
     parser.add_argument("--runs", type=int, help="runs per workload and allocator (median taken)")
+    parser.add_argument("--noisy-runs", type=int,
+                        help="runs of the noisy threaded workloads (default: 10 in full mode, else --runs)")
     parser.add_argument("--scale", type=float, help="work multiplier for every workload")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2,
                         help="threads per multi-threaded workload (default: number of CPUs)")
@@ -53,6 +55,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     mode = MODES["quick" if args.quick else "full"]
     args.mode = "quick" if args.quick else "full"
+    if args.noisy_runs is None:
+        args.noisy_runs = mode["noisy_runs"] if args.runs is None else args.runs
     for key in ("runs", "scale", "idle"):
         if getattr(args, key) is None:
             setattr(args, key, mode[key])
@@ -62,13 +66,17 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         args.fast_path_rounds = mode["fast_path_rounds"]
     args.fast_path_pairs = mode["fast_path_pairs"]
     args.fast_path_repetitions = mode["fast_path_repetitions"]
-    if args.runs < 1 or args.scale <= 0 or args.threads < 1:
-        parser.error("--runs, --scale and --threads must be positive")
+    if args.runs < 1 or args.noisy_runs < 1 or args.scale <= 0 or args.threads < 1:
+        parser.error("--runs, --noisy-runs, --scale and --threads must be positive")
     return args
 
 
 def _split(text):
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def runs_of(args, workload) -> int:
+    return args.noisy_runs if workload.noisy else args.runs
 
 
 def run_workloads(args, chosen_workloads, chosen_allocators, show) -> Dict:
@@ -81,8 +89,10 @@ def run_workloads(args, chosen_workloads, chosen_allocators, show) -> Dict:
         raw.writerow(["workload", "allocator", "run", "wall_s", "cpu_s", "peak_rss_kib",
                       "exit_status", "error", "result"])
         for workload in chosen_workloads:
-            command = workload.command(args.bin_dir, args.threads, args.scale, args.idle)
-            for run in range(args.runs):
+            command = workload.command(args.bin_dir, args.threads,
+                                       workload.scale_in(args.mode, args.scale), args.idle)
+            runs = runs_of(args, workload)
+            for run in range(runs):
                 # Interleave: every allocator once per round, starting with a different one each
                 # round, so slow drifts of the machine spread evenly over the allocators.
                 shift = run % len(chosen_allocators)
@@ -95,7 +105,7 @@ def run_workloads(args, chosen_workloads, chosen_allocators, show) -> Dict:
                                   " ".join(f"{k}={v}" for k, v in m.result.items())])
                     detail = (f"{m.wall_s:6.2f} s  {m.cpu_s:6.2f} cpu  {m.peak_rss_kib / 1024:7.1f} MiB"
                               if m.ok else "FAILED: " + m.error[:60])
-                    show.report(f"{workload.name} / {allocator.name} (run {run + 1}/{args.runs})", detail)
+                    show.report(f"{workload.name} / {allocator.name} (run {run + 1}/{runs})", detail)
     return results
 
 
@@ -107,9 +117,10 @@ def main(argv: List[str]) -> int:
     args.helper = os.path.join(args.bin_dir, "benchmarks", "probe", "measured_exec")
     chosen_allocators, notes = allocators_mod.select(allocators_mod.all_allocators(rseqmalloc_so),
                                                      _split(args.allocators))
-    chosen_workloads = workloads_mod.select(_split(args.workloads))
-    missing = [path for path in [args.helper] + [w.binary(args.bin_dir) for w in chosen_workloads]
-               if not os.path.exists(path)]
+    chosen_workloads, missing, skipped = workloads_mod.available(
+        workloads_mod.select(_split(args.workloads)), args.bin_dir)
+    notes += skipped
+    missing += [] if os.path.exists(args.helper) else [args.helper]
     if missing:
         print("missing binaries (build //benchmarks/...): " + ", ".join(missing), file=sys.stderr)
         return 2
@@ -119,7 +130,8 @@ def main(argv: List[str]) -> int:
 
     facts = machine.describe(REPO_ROOT, probe, chosen_allocators)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    settings = (f"{args.mode} mode, {started}: {args.runs} run(s) per workload and allocator, "
+    settings = (f"{args.mode} mode, {started}: {args.runs} run(s) per workload and allocator "
+                f"({args.noisy_runs} for the noisy threaded ones), "
                 f"{args.threads} threads, work scale {args.scale:g}, idle {args.idle:g} s")
     print("rseqmalloc allocator comparison")
     for key, value in facts:
@@ -129,10 +141,11 @@ def main(argv: List[str]) -> int:
         print("  note: " + note)
     print(flush=True)
 
-    show = progress.Progress(len(chosen_workloads) * len(chosen_allocators) * args.runs)
+    show = progress.Progress(len(chosen_allocators) * sum(runs_of(args, w) for w in chosen_workloads))
     results = run_workloads(args, chosen_workloads, chosen_allocators, show)
 
-    summaries = [stats.summarize(w.name, a.name, a.is_peer, results.get((w.name, a.name), []))
+    summaries = [stats.summarize(w.name, a.name, a.is_peer, results.get((w.name, a.name), []),
+                                 [key for key, _ in w.extra_metrics])
                  for w in chosen_workloads for a in chosen_allocators]
     stats.add_ratios(summaries)
     names = [a.name for a in chosen_allocators]
@@ -174,18 +187,31 @@ def main(argv: List[str]) -> int:
     with open(plot_path, "w") as f:
         f.write(plot_svg.render(summaries, names, title, subtitle, footnotes))
     report.write_csv(os.path.join(args.out, "results.csv"), summaries)
+    mine = [a.name for a in chosen_allocators if not a.is_peer]
+    sections = []  # (heading, Markdown, console text)
+    for metric, heading in (("peak_rss_kib", "Peak RSS of rseqmalloc divided by each peer's"),
+                            ("cpu_s", "CPU time of rseqmalloc divided by each peer's")):
+        header, rows = report.versus_each_peer_table(summaries, metric, mine)
+        if rows:
+            sections.append((heading, tables.markdown(header, rows, 2), tables.text(header, rows, 2)))
+    header, rows = report.extra_metrics_table(summaries, chosen_workloads)
+    if rows:
+        sections.append(("What the workloads measure of themselves", tables.markdown(header, rows, 2),
+                         tables.text(header, rows, 2)))
+    if fast:
+        sections.append(("Single-thread fast path of every allocator",
+                         fast_path.markdown_section(fast, fast_runner), fast_path.text_section(fast)))
+    if micro_rows:
+        sections.append(("Microbenchmarks", micro.markdown_table(micro_rows), micro.text_table(micro_rows)))
     report.write_markdown(os.path.join(args.out, "results.md"), title, facts, notes, settings, table,
-                          plot_path, micro.markdown_table(micro_rows) if micro_rows else None,
-                          fast_path.markdown_section(fast, fast_runner) if fast else None)
+                          plot_path, [(heading, body) for heading, body, _ in sections])
 
     print()
     print(report.text_table(table))
-    if micro_rows:
+    for heading, _, console in sections:
         print()
-        print(micro.text_table(micro_rows))
-    if fast:
-        print()
-        print(fast_path.text_section(fast))
+        print(heading + ":")
+        print(console)
     print()
     for note in notes:
         print("note: " + note)

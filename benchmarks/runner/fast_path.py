@@ -15,6 +15,8 @@ import statistics
 import subprocess
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .tables import markdown, text
+
 FLOOR = "floor"
 
 # (name printed by fast_path_loops, column title)
@@ -180,19 +182,6 @@ def sized_free_note(result: Result) -> str:
     spellings = sorted({f"{name}: {via['free_sized64']}" for name, via in result.via.items()
                         if via.get("free_sized64") and name != FLOOR})
     return "sized free called as " + ", ".join(spellings) + " (none: that allocator has no sized free)"
-
-
-def markdown(header: Sequence[str], table: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|:--" + "|--:" * (len(header) - 1) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in table]
-    return "\n".join(lines)
-
-
-def text(header: Sequence[str], table: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(header[i]), *(len(r[i]) for r in table)) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(cells, widths)))
-                     for cells in [tuple(header)] + list(table))
 
 
 def markdown_section(result: Result, runner: Runner) -> str:

@@ -4,7 +4,8 @@ import csv
 import os
 from typing import List, Optional, Sequence, Tuple
 
-from .stats import Summary, geometric_mean
+from . import tables
+from .stats import Summary, geometric_mean, versus_each_peer
 
 
 def _seconds(value: Optional[float]) -> str:
@@ -100,9 +101,43 @@ def write_csv(path: str, summaries: Sequence[Summary]) -> None:
             ])
 
 
+def versus_each_peer_table(summaries: Sequence[Summary], metric: str,
+                           allocators: Sequence[str]) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
+    """(header, rows): each of `allocators` divided by every peer, per workload, and the geometric
+    mean over the workloads."""
+    entries = versus_each_peer(summaries, metric, allocators)
+    peers = list(dict.fromkeys(p for _, _, ratios in entries for p in ratios))
+    header = ("workload", "allocator") + tuple(f"/ {p}" for p in peers)
+    rows = [(w, a) + tuple(_ratio(r[p]) for p in peers) for w, a, r in entries]
+    for name in allocators:
+        mine = [r for _, a, r in entries if a == name]
+        if mine:
+            rows.append(("geomean", name) + tuple(_ratio(geometric_mean([r[p] for r in mine]))
+                                                  for p in peers))
+    return header, rows
+
+
+def extra_metrics_table(summaries: Sequence[Summary], workloads) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
+    """(header, rows): the medians of each workload's own RESULT fields (workload.extra_metrics),
+    one column per allocator."""
+    names = list(dict.fromkeys(s.allocator for s in summaries))
+    by_key = {(s.workload, s.allocator): s for s in summaries}
+    rows = []
+    for workload in workloads:
+        for key, title in workload.extra_metrics:
+            cells = []
+            for name in names:
+                s = by_key.get((workload.name, name))
+                value = s.medians.get(key) if s is not None and s.ok else None
+                cells.append("-" if value is None else f"{value:.1f}")
+            rows.append((workload.name, title) + tuple(cells))
+    return ("workload", "median of") + tuple(names), rows
+
+
 def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], notes: Sequence[str],
                    settings: str, table: Sequence[Sequence[str]], plot_file: Optional[str],
-                   micro_markdown: Optional[str], fast_path_markdown: Optional[str] = None) -> None:
+                   sections: Sequence[Tuple[str, str]]) -> None:
+    """sections: (heading, Markdown body) pairs written after the main table and the plot."""
     lines = [f"# {title}", ""]
     lines += [f"* **{key}**: {value}" for key, value in facts]
     lines += ["", settings, ""]
@@ -110,13 +145,13 @@ def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], note
     if notes:
         lines.append("")
     lines += ["Medians over the runs; *vs best* divides by the best (lowest) median among the peers "
-              "(glibc, jemalloc, tcmalloc, mimalloc): 1.00x is the best peer, below 1 beats all of them.",
+              "(glibc, jemalloc, tcmalloc, mimalloc): 1.00x is the best peer, below 1 beats all of them. "
+              "*cpu s* is user + system time of all threads, beside the wall time: on a busy machine "
+              "wall time of threaded workloads swings with the load, CPU time much less.",
               "", markdown_table(table), ""]
     if plot_file:
         lines += [f"![time and peak RSS relative to the best peer]({os.path.basename(plot_file)})", ""]
-    if micro_markdown:
-        lines += ["## Microbenchmarks", "", micro_markdown, ""]
-    if fast_path_markdown:
-        lines += ["## Single-thread fast path of every allocator", "", fast_path_markdown]
+    for heading, body in sections:
+        lines += [f"## {heading}", "", body, ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))

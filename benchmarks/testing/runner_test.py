@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ElementTree
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runner import allocators, fast_path, measure, micro, plot_svg, report, stats  # noqa: E402
+from runner import allocators, cli, fast_path, measure, micro, plot_svg, report, stats  # noqa: E402
+from runner import workloads  # noqa: E402
 
 HELPER = None
 
@@ -163,6 +164,40 @@ class FastPathTest(unittest.TestCase):
         self.assertIn("| mine | 4.00 |", fast_path.markdown(fast_path.NS_HEADER, list(table.values())))
 
 
+class WorkloadsTest(unittest.TestCase):
+    def test_noisy_workloads_get_ten_runs_in_full_mode_only(self):
+        full = cli.parse_args([])
+        larson, shbench = workloads.select(["larson", "shbench"])
+        self.assertTrue(larson.noisy)
+        self.assertEqual((cli.runs_of(full, larson), cli.runs_of(full, shbench)), (10, 5))
+        quick = cli.parse_args(["--quick"])
+        self.assertEqual(cli.runs_of(quick, larson), quick.runs)
+        # An explicit --runs applies to every workload unless --noisy-runs says otherwise.
+        self.assertEqual(cli.runs_of(cli.parse_args(["--runs", "1"]), larson), 1)
+        self.assertEqual(cli.runs_of(cli.parse_args(["--runs", "1", "--noisy-runs", "12"]), larson), 12)
+
+    def test_many_threads_has_its_thread_count_and_big_heaps_shrink_in_quick_mode(self):
+        many, heap = workloads.select(["many_threads", "random_access"])
+        command = many.command("bin", 2, 0.5, 0)
+        self.assertEqual(command[command.index("--threads") + 1], str(workloads.MANY_THREADS))
+        self.assertLess(heap.scale_in("quick", 0.15), 0.15)
+        self.assertEqual(heap.scale_in("full", 2.0), 2.0)
+
+    def test_missing_tool_is_skipped_with_a_note_and_missing_binary_reported(self):
+        tool = workloads.Workload("t", "", tool=("some-package", "/nonexistent/tool", lambda t, s: [t]))
+        ours = workloads.Workload("w", "")
+        runnable, missing, notes = workloads.available([tool, ours], "/nonexistent")
+        self.assertEqual(runnable, [])
+        self.assertEqual(missing, [ours.binary("/nonexistent")])
+        self.assertIn("install some-package", notes[0])
+
+    def test_stress_ng_command_checks_its_exit(self):
+        (stress,) = workloads.select(["stress_ng_malloc"])
+        command = " ".join(stress.command("bin", 2, 0.05, 0))
+        self.assertIn("--malloc-ops 500", command)
+        self.assertIn("&& echo RESULT workload=stress_ng_malloc check=ok", command)
+
+
 class OutputTest(unittest.TestCase):
     def setUp(self):
         self.summaries = [
@@ -182,6 +217,18 @@ class OutputTest(unittest.TestCase):
         self.assertEqual(len(rows), 4)
         self.assertEqual(rows[0]["wall_vs_best_peer"], "0.5500")
         self.assertTrue(rows[2]["status"].startswith("FAILED"))
+
+    def test_every_peer_ratio_and_extra_metrics(self):
+        summaries = [stats.summarize("w", "mine", False, [fake(1.0, rss=500, lookup_ns=90)], ["lookup_ns"]),
+                     stats.summarize("w", "p1", True, [fake(2.0, rss=1000, lookup_ns=300)], ["lookup_ns"]),
+                     stats.summarize("w", "p2", True, [fake(2.0, rss=250)], ["lookup_ns"])]
+        header, rows = report.versus_each_peer_table(summaries, "peak_rss_kib", ["mine"])
+        self.assertEqual(header, ("workload", "allocator", "/ p1", "/ p2"))
+        self.assertEqual(rows[0], ("w", "mine", "0.50x", "2.00x"))
+        self.assertEqual(rows[-1], ("geomean", "mine", "0.50x", "2.00x"))
+        heap = workloads.Workload("w", "", extra_metrics=(("lookup_ns", "ns per lookup"),))
+        header, rows = report.extra_metrics_table(summaries, [heap])
+        self.assertEqual(rows, [("w", "ns per lookup", "90.0", "300.0", "-")])
 
     def test_text_table_marks_failures(self):
         table = report.text_table(report.rows(self.summaries))
