@@ -21,10 +21,8 @@ int main(int argc, char** argv) {
   Rng rng(7);
   static StampedObject objects[kObjects];
   for (StampedObject& object : objects) {
-    object.size = LogUniformSize(rng, 8, 512);
-    object.tag = rng.Next();
-    object.memory = AllocateOrFail(log, object.size);
-    StampObject(object.memory, object.size, object.tag);
+    size_t size = LogUniformSize(rng, 8, 512);
+    object = AllocateStamped(log, size, rng.Next());
   }
   for (StampedObject& object : objects) VerifyAndFree(log, object, "fixed_cost: object changed");
   return FinishWorkload("fixed_cost", options, kObjects, log);

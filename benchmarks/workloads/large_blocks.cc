@@ -25,10 +25,8 @@ int main(int argc, char** argv) {
   for (uint64_t step = 0; step < steps; ++step) {
     StampedObject& slot = live[rng.Below(kLive)];
     if (slot.memory != nullptr) VerifyAndFree(log, slot, "large_blocks: block changed");
-    slot.size = LogUniformSize(rng, 1 << 20, 32 << 20);
-    slot.tag = rng.Next();
-    slot.memory = AllocateOrFail(log, slot.size);
-    StampObject(slot.memory, slot.size, slot.tag);
+    size_t size = LogUniformSize(rng, 1 << 20, 32 << 20);
+    slot = AllocateStamped(log, size, rng.Next());
   }
   for (StampedObject& slot : live) {
     if (slot.memory != nullptr) VerifyAndFree(log, slot, "large_blocks: block changed at the end");

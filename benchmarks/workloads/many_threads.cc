@@ -47,12 +47,8 @@ int ConfineToCpus() {
 }
 
 StampedObject NewObject(CheckLog& log, Rng& rng) {
-  StampedObject object;
-  object.size = LogUniformSize(rng, 16, 1024);
-  object.tag = rng.Next();
-  object.memory = AllocateOrFail(log, object.size);
-  StampObject(object.memory, object.size, object.tag);
-  return object;
+  size_t size = LogUniformSize(rng, 16, 1024);
+  return AllocateStamped(log, size, rng.Next());
 }
 
 // One thread's life: build a working set, replace random objects `replacements` times (yielding
