@@ -220,4 +220,6 @@ def main(argv: List[str]) -> int:
     failed = [s for s in summaries if not s.ok]
     for s in failed:
         print(f"FAILED: {s.workload} under {s.allocator}: {s.failures[0]}", file=sys.stderr)
-    return 1 if failed else 0
+    for name, error in (fast.failures.items() if fast else []):
+        print(f"FAILED: the fast-path loops under {name}: {error}", file=sys.stderr)
+    return 1 if failed or (fast and fast.failures) else 0

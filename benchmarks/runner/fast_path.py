@@ -78,20 +78,25 @@ class Result:
     # allocator -> row -> function called (for the sized free: free_sized, sdallocx, ...)
     via: Dict[str, Dict[str, str]]
     peers: List[str]
+    # allocator -> why its loops failed (crash, timeout): it has no row then
+    failures: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def summarize(samples: Dict[str, List[Dict[str, float]]], via: Dict[str, Dict[str, str]],
-              peers: Sequence[str]) -> Result:
+              peers: Sequence[str], failures: Optional[Dict[str, str]] = None) -> Result:
+    failures = failures or {}
     medians: Dict[str, Dict[str, float]] = {}
     spread: Dict[str, Dict[str, Tuple[float, float]]] = {}
     for name, rounds in samples.items():
+        if name in failures or not rounds:
+            continue
         medians[name], spread[name] = {}, {}
         for row, _ in ROWS:
             values = [r[row] for r in rounds if row in r]
             if values:
                 medians[name][row] = statistics.median(values)
                 spread[name][row] = (min(values), max(values))
-    return Result(medians, spread, via, [p for p in peers if p in medians])
+    return Result(medians, spread, via, [p for p in peers if p in medians], failures)
 
 
 def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> Result:
@@ -103,15 +108,22 @@ def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> 
     contenders.append((FLOOR, floor_env))
     samples: Dict[str, List[Dict[str, float]]] = {name: [] for name, _ in contenders}
     via: Dict[str, Dict[str, str]] = {}
+    failures: Dict[str, str] = {}
     for round_index in range(runner.rounds):
         # Every allocator once per round, starting with a different one each round.
         shift = round_index % len(contenders)
         for name, env in contenders[shift:] + contenders[:shift]:
-            values, via[name] = run_once(runner, env)
+            if name in failures:
+                continue
+            try:
+                values, via[name] = run_once(runner, env)
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                failures[name] = str(error)
+                continue
             samples[name].append(values)
         if show:
             show.note(f"fast path: round {round_index + 1}/{runner.rounds} done")
-    return summarize(samples, via, [a.name for a in allocators if a.is_peer])
+    return summarize(samples, via, [a.name for a in allocators if a.is_peer], failures)
 
 
 def fastest_peer(result: Result, row: str) -> Tuple[Optional[str], Optional[float]]:
@@ -181,7 +193,10 @@ RATIO_HEADER = ("allocator",) + tuple(title for _, title in ROWS)
 def sized_free_note(result: Result) -> str:
     spellings = sorted({f"{name}: {via['free_sized64']}" for name, via in result.via.items()
                         if via.get("free_sized64") and name != FLOOR})
-    return "sized free called as " + ", ".join(spellings) + " (none: that allocator has no sized free)"
+    note = "sized free called as " + ", ".join(spellings) + " (none: that allocator has no sized free)"
+    for name, error in sorted(result.failures.items()):
+        note += f"\nFAILED: {name}: {error}"
+    return note
 
 
 def markdown_section(result: Result, runner: Runner) -> str:

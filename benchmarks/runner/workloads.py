@@ -9,10 +9,12 @@ from typing import Callable, List, Optional, Tuple
 
 def _stress_ng_malloc(tool: str, scale: float) -> List[str]:
     # Two workers of stress-ng's malloc stressor (random blocks up to 32 MiB, realloc, free), a
-    # fixed number of operations (10000 x scale per worker). Its own timeout is only a backstop.
-    # It prints no RESULT line: a successful exit is its check.
+    # fixed number of operations (10000 x scale per worker). No time limit of its own (-t 0), which
+    # would end the run early with less work done and still report success: the runner's --timeout
+    # is the limit, and a run that reaches it fails. It prints no RESULT line: a successful exit
+    # is its check.
     ops = max(200, int(10000 * scale))
-    command = (f"{tool} --malloc 2 --malloc-bytes 32M --malloc-ops {ops} --timeout 280s -q "
+    command = (f"{tool} --malloc 2 --malloc-bytes 32M --malloc-ops {ops} -t 0 -q "
                "&& echo RESULT workload=stress_ng_malloc check=ok")
     return ["/bin/sh", "-c", command]
 

@@ -164,6 +164,26 @@ class FastPathTest(unittest.TestCase):
         self.assertIn("| mine | 4.00 |", fast_path.markdown(fast_path.NS_HEADER, list(table.values())))
 
 
+    def test_a_crashing_allocator_is_reported_not_fatal(self):
+        class Fake:
+            def __init__(self, name, preload):
+                self.name, self.is_peer, self.preload = name, True, preload
+            def environment(self, base):
+                return dict(base, FAKE=self.preload)
+        with tempfile.TemporaryDirectory() as tmp:
+            script = os.path.join(tmp, "loops")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\n[ \"$FAKE\" = crash ] && kill -SEGV $$\n"
+                        "echo ROW name=malloc16 ns=4.0 via=standard\necho RESULT check=ok\n")
+            os.chmod(script, 0o755)
+            runner = fast_path.Runner(script, "floor.so", 2, 1000, 1)
+            result = fast_path.measure(runner, [Fake("good", "ok"), Fake("bad", "crash")], {})
+        self.assertEqual(result.medians["good"], {"malloc16": 4.0})
+        self.assertNotIn("bad", result.medians)
+        self.assertIn("bad", result.failures)
+        self.assertIn("FAILED: bad", fast_path.sized_free_note(result))
+
+
 class WorkloadsTest(unittest.TestCase):
     def test_noisy_workloads_get_ten_runs_in_full_mode_only(self):
         full = cli.parse_args([])
