@@ -28,7 +28,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         prog="compare.py", description="Compare rseqmalloc with glibc, jemalloc, tcmalloc and "
         "mimalloc on the benchmark workloads (via LD_PRELOAD).")
     parser.add_argument("--quick", action="store_true",
-                        help="short run (under 2 minutes on 2 cores): fewer runs, less work")
+                        help="short run (2-3 minutes on an idle 2-core machine): fewer runs, less work")
     parser.add_argument("--runs", type=int, help="runs per workload and allocator (median taken)")
     parser.add_argument("--noisy-runs", type=int,
                         help="runs of the noisy threaded workloads (default: 10 in full mode, else --runs)")
