@@ -159,7 +159,8 @@ def main(argv: List[str]) -> int:
             args.fast_path_rounds, args.fast_path_pairs, args.fast_path_repetitions, args.timeout)
         if os.path.exists(fast_runner.binary) and os.path.exists(fast_runner.floor_library):
             show.note("measuring every allocator's fast path against the floor (pinned, interleaved)...")
-            fast = fast_path.measure(fast_runner, chosen_allocators, dict(os.environ), show)
+            fast = fast_path.measure(fast_runner, allocators_mod.with_cpu_id_key(chosen_allocators),
+                                     dict(os.environ), show)
             fast_path.write_csv(os.path.join(args.out, "fast_path.csv"), fast)
         else:
             notes.append("fast-path table skipped: build //benchmarks/fast_path:all")

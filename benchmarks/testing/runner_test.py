@@ -71,6 +71,18 @@ class MeasureTest(unittest.TestCase):
             self.assertFalse(os.path.exists(marker))
 
 
+class CpuIdKeyTest(unittest.TestCase):
+    def test_each_rseqmalloc_mode_gets_a_cpu_id_twin(self):
+        chosen = allocators.all_allocators("/lib.so")
+        names = [a.name for a in allocators.with_cpu_id_key(chosen)]
+        self.assertEqual(names[:4], ["rseqmalloc", "rseqmalloc cpu_id", "rseqmalloc-own",
+                                     "rseqmalloc-own cpu_id"])
+        self.assertEqual(len(names), len(chosen) + 2)
+        own_cpu_id = allocators.with_cpu_id_key(chosen)[3].environment({})
+        self.assertEqual(own_cpu_id["RSEQMALLOC_SLOT_KEY"], "cpu_id")
+        self.assertEqual(own_cpu_id["GLIBC_TUNABLES"], "glibc.pthread.rseq=0")
+
+
 class AllocatorsTest(unittest.TestCase):
     def test_missing_library_is_skipped_with_a_note(self):
         chosen, notes = allocators.select(allocators.all_allocators("/nonexistent/librseqmalloc.so"),
