@@ -48,6 +48,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help="skip the microbenchmarks")
     parser.add_argument("--no-fast-path", dest="fast_path", action="store_false", default=True,
                         help="skip the fast-path table (every allocator's malloc+free vs a floor)")
+    parser.add_argument("--fast-path-only", action="store_true",
+                        help="only the fast-path table: no workloads, no microbenchmarks")
     parser.add_argument("--fast-path-rounds", type=int,
                         help="interleaved rounds of the fast-path table (median taken)")
     parser.add_argument("--micro-filter", help="regex selecting microbenchmarks")
@@ -66,6 +68,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         args.fast_path_rounds = mode["fast_path_rounds"]
     args.fast_path_pairs = mode["fast_path_pairs"]
     args.fast_path_repetitions = mode["fast_path_repetitions"]
+    if args.fast_path_only:
+        args.fast_path, args.micro = True, False
     if args.runs < 1 or args.noisy_runs < 1 or args.scale <= 0 or args.threads < 1:
         parser.error("--runs, --noisy-runs, --scale and --threads must be positive")
     return args
@@ -118,7 +122,7 @@ def main(argv: List[str]) -> int:
     chosen_allocators, notes = allocators_mod.select(allocators_mod.all_allocators(rseqmalloc_so),
                                                      _split(args.allocators))
     chosen_workloads, missing, skipped = workloads_mod.available(
-        workloads_mod.select(_split(args.workloads)), args.bin_dir)
+        [] if args.fast_path_only else workloads_mod.select(_split(args.workloads)), args.bin_dir)
     notes += skipped
     missing += [] if os.path.exists(args.helper) else [args.helper]
     if missing:

@@ -208,6 +208,11 @@ class WorkloadsTest(unittest.TestCase):
         self.assertEqual(cli.runs_of(cli.parse_args(["--runs", "1"]), larson), 1)
         self.assertEqual(cli.runs_of(cli.parse_args(["--runs", "1", "--noisy-runs", "12"]), larson), 12)
 
+    def test_fast_path_only_runs_no_microbenchmarks(self):
+        args = cli.parse_args(["--quick", "--fast-path-only", "--micro-filter", "x"])
+        self.assertTrue(args.fast_path)
+        self.assertFalse(args.micro)
+
     def test_many_threads_has_its_thread_count_and_big_heaps_shrink_in_quick_mode(self):
         many, heap = workloads.select(["many_threads", "random_access"])
         command = many.command("bin", 2, 0.5, 0)
