@@ -53,6 +53,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--fast-path-rounds", type=int,
                         help="interleaved rounds of the fast-path table (median taken)")
     parser.add_argument("--micro-filter", help="regex selecting microbenchmarks")
+    parser.add_argument("--baseline", help="results.csv of an earlier run: adds this run's medians "
+                        "divided by that run's, for rseqmalloc (is anything worse than before?)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds before a run is killed")
     args = parser.parse_args(argv)
     mode = MODES["quick" if args.quick else "full"]
@@ -199,6 +201,11 @@ def main(argv: List[str]) -> int:
         header, rows = report.versus_each_peer_table(summaries, metric, mine)
         if rows:
             sections.append((heading, tables.markdown(header, rows, 2), tables.text(header, rows, 2)))
+    if args.baseline:
+        header, rows = report.versus_baseline_table(summaries, report.read_baseline(args.baseline), mine)
+        if rows:
+            sections.append((f"rseqmalloc against the baseline ({args.baseline})",
+                             tables.markdown(header, rows, 2), tables.text(header, rows, 2)))
     header, rows = report.extra_metrics_table(summaries, chosen_workloads)
     if rows:
         sections.append(("What the workloads measure of themselves", tables.markdown(header, rows, 2),

@@ -2,7 +2,7 @@
 
 import csv
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import tables
 from .stats import Summary, geometric_mean, versus_each_peer
@@ -155,3 +155,47 @@ def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], note
         lines += [f"## {heading}", "", body, ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def read_baseline(path: str) -> Dict[Tuple[str, str], Dict[str, float]]:
+    """The medians of an earlier run's results.csv, by (workload, allocator)."""
+    out: Dict[Tuple[str, str], Dict[str, float]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            values = {}
+            for metric in ("wall_s", "cpu_s", "peak_rss_kib"):
+                try:
+                    values[metric] = float(row[f"{metric}_median"])
+                except (KeyError, ValueError):
+                    pass
+            out[(row["workload"], row["allocator"])] = values
+    return out
+
+
+BASELINE_METRICS = (("wall_s", "wall"), ("cpu_s", "cpu"), ("peak_rss_kib", "peak RSS"))
+
+
+def versus_baseline_table(summaries: Sequence[Summary], baseline: Dict[Tuple[str, str], Dict[str, float]],
+                          allocators: Sequence[str]) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
+    """(header, rows): this run's medians divided by the baseline's, per workload, for each of
+    `allocators` (above 1: worse than before), and the geometric mean over the workloads."""
+    header = ("workload", "allocator") + tuple(f"{title} / baseline" for _, title in BASELINE_METRICS)
+    rows: List[Tuple[str, ...]] = []
+    per_allocator: Dict[str, Dict[str, List[float]]] = {}
+    for s in summaries:
+        before = baseline.get((s.workload, s.allocator))
+        if s.allocator not in allocators or not s.ok or not before:
+            continue
+        cells = []
+        for metric, _ in BASELINE_METRICS:
+            now, then = s.medians.get(metric), before.get(metric)
+            ratio = now / then if now and then else None
+            cells.append(_ratio(ratio))
+            if ratio:
+                per_allocator.setdefault(s.allocator, {}).setdefault(metric, []).append(ratio)
+        rows.append((s.workload, s.allocator) + tuple(cells))
+    for name in allocators:
+        if name in per_allocator:
+            rows.append(("geomean", name) + tuple(
+                _ratio(geometric_mean(per_allocator[name].get(metric, []))) for metric, _ in BASELINE_METRICS))
+    return header, rows

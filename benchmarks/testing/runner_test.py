@@ -267,6 +267,20 @@ class OutputTest(unittest.TestCase):
         header, rows = report.extra_metrics_table(summaries, [heap])
         self.assertEqual(rows, [("w", "ns per lookup", "90.0", "300.0", "-")])
 
+    def test_baseline_ratios_from_an_earlier_results_csv(self):
+        with tempfile.TemporaryDirectory() as out:
+            path = os.path.join(out, "r.csv")
+            report.write_csv(path, self.summaries)
+            baseline = report.read_baseline(path)
+        self.assertAlmostEqual(baseline[("w1", "rseqmalloc")]["wall_s"], 1.1)
+        now = [stats.summarize("w1", "rseqmalloc", False, [fake(2.2, rss=500)]),
+               stats.summarize("w1", "glibc", True, [fake(2.0)])]
+        header, rows = report.versus_baseline_table(now, baseline, ["rseqmalloc"])
+        self.assertEqual(header[2], "wall / baseline")
+        # w2's rseqmalloc failed in the baseline and is absent now: only w1, and its geomean.
+        self.assertEqual(rows[0], ("w1", "rseqmalloc", "2.00x", "1.00x", "0.50x"))
+        self.assertEqual(rows[-1], ("geomean", "rseqmalloc", "2.00x", "1.00x", "0.50x"))
+
     def test_text_table_marks_failures(self):
         table = report.text_table(report.rows(self.summaries))
         self.assertIn("0.55x", table)
