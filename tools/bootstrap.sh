@@ -7,6 +7,7 @@
 #   tools/bootstrap.sh bench      also the allocators the benchmarks compare against, and stress-ng
 #   tools/bootstrap.sh vm         also qemu and the cross compiler for the Linux 7.3 guests
 #   tools/bootstrap.sh reliability  also the real programs the LD_PRELOAD suite runs
+#   tools/bootstrap.sh cmake      also CMake, Meson, pkg-config and the aarch64 cross compiler
 set -euo pipefail
 
 packages=(bazel-bootstrap bazel-rules-java g++ libabsl-dev libgtest-dev libgmock-dev
@@ -20,7 +21,9 @@ for extra in "$@"; do
     # procps (pgrep) is on every standard install but not in a minimal debootstrap or container.
     reliability) packages+=(sqlite3 redis-server redis-tools memcached stress-ng time
                             python3.11 libpython3.11-testsuite procps) ;;
-    *) echo "bootstrap: unknown package set '$extra' (known: bench, vm, reliability)" >&2; exit 2 ;;
+    # The CMake build, its consumer projects (tests/suites/cmake_build.sh) and its aarch64 cross build.
+    cmake) packages+=(cmake ninja-build meson pkg-config g++-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
+    *) echo "bootstrap: unknown package set '$extra' (known: bench, vm, reliability, cmake)" >&2; exit 2 ;;
   esac
 done
 
