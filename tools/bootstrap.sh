@@ -4,7 +4,7 @@
 # nothing unless asked (BOOTSTRAP_VERBOSE=1).
 #
 #   tools/bootstrap.sh            packages for building and testing
-#   tools/bootstrap.sh bench      also the allocators the benchmarks compare against
+#   tools/bootstrap.sh bench      also the allocators the benchmarks compare against, and stress-ng
 #   tools/bootstrap.sh vm         also qemu and the cross compiler for the Linux 7.3 guests
 #   tools/bootstrap.sh reliability  also the real programs the LD_PRELOAD suite runs
 #   tools/bootstrap.sh cmake      also CMake, Meson, pkg-config and the aarch64 cross compiler
@@ -14,7 +14,7 @@ packages=(bazel-bootstrap bazel-rules-java g++ libabsl-dev libgtest-dev libgmock
           libbenchmark-dev python3 git ca-certificates)
 for extra in "$@"; do
   case "$extra" in
-    bench) packages+=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0) ;;
+    bench) packages+=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 stress-ng) ;;
     vm) packages+=(qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu googletest
                    libc6-dev-arm64-cross build-essential flex bison bc libelf-dev libssl-dev cpio
                    kmod xz-utils zstd) ;;
