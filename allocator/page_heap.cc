@@ -18,11 +18,7 @@ constexpr size_t kBitmapWords = (PageHeap::kMaxExactPages + 64) / 64;
 // Requests above half the address space cannot succeed; refusing them early also keeps every
 // page count below this and every byte count below 2^47, so nothing later overflows.
 constexpr size_t kMaxRequestPages = (size_t{1} << (kAddressBits - 1)) >> kPageShift;
-// A split makes at most two new runs (before and after the piece taken).
-constexpr size_t kSparesNeeded = 2;
 constexpr size_t kSpareRefill = 16;
-// Runs taken out per release round: bounds the time under the lock and the stack used.
-constexpr size_t kReleaseBatch = 16;
 // Runs of one exact length compared when placing a small span: the one in the fullest hugepage
 // wins. Bounds the walk; lists of one length rarely hold more runs than this that matter.
 constexpr size_t kPlacementCandidates = 8;
@@ -256,40 +252,6 @@ Span* PageHeap::CarveLocked(Span* run, size_t lead, size_t n) {
   return run;
 }
 
-// Merges s (state kFree or kReturned, not in any list) with neighbours of the same state and
-// inserts the result. Free and returned runs are deliberately not merged with each other: the
-// result would be partly resident, so either the merge madvises (a syscall on the free path) or
-// the stats lie about residency. The next ReleaseFree turns the free part into a returned run,
-// which then merges.
-void PageHeap::MergeAndInsertLocked(Span* s) {
-  const Span::State state = s->state;
-  const PageId old_first = s->first_page;
-  const PageId old_last = s->last_page();
-  if (old_first > 0) {
-    Span* left = pagemap_->GetSpan(old_first - 1);
-    if (left != nullptr && left->state == state && left->last_page() == old_first - 1) {
-      RemoveLocked(left);
-      pagemap_->Set(left->last_page(), nullptr);
-      s->first_page = left->first_page;
-      s->num_pages += left->num_pages;
-      PutSpareLocked(left);
-    }
-  }
-  Span* right = pagemap_->GetSpan(old_last + 1);
-  if (right != nullptr && right->state == state && right->first_page == old_last + 1) {
-    RemoveLocked(right);
-    pagemap_->Set(right->first_page, nullptr);
-    s->num_pages += right->num_pages;
-    PutSpareLocked(right);
-  }
-  // Pages that became interior read nullptr (the invariant for free runs); the ends map to s.
-  if (old_first != s->first_page) pagemap_->Set(old_first, nullptr);
-  if (old_last != s->last_page()) pagemap_->Set(old_last, nullptr);
-  pagemap_->Set(s->first_page, s);
-  pagemap_->Set(s->last_page(), s);
-  InsertLocked(s);
-}
-
 bool PageHeap::Grow(size_t n, size_t align) {
   GetThpMode();  // read here, outside the lock, before any span of the region is handed out
   size_t align_bytes = align << kPageShift;
@@ -346,6 +308,7 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
       } else {
         size_t lead = 0;
         Span* run = FindLocked(num_pages, align_pages, small, &lead);
+        if (run == nullptr && align_pages == 1) run = MergeMixedLocked(num_pages);
         // A large allocation starts on a hugepage boundary when the best-fitting run has room
         // for that, so that it covers as many whole hugepages as it can (the pages skipped stay
         // a free run). A run that fits only unaligned is not passed over for a longer one.
@@ -455,94 +418,6 @@ void PageHeap::Delete(Span* span) {
   if (above_high_water) ReleaseExcess();
 }
 
-void PageHeap::ReleaseExcess() {
-  size_t excess;
-  {
-    LockedSection h(&lock_);
-    const size_t low = LowWater(in_use_bytes_);
-    if (free_bytes_ <= low) return;
-    excess = free_bytes_ - low;
-  }
-  ReleaseFree(excess);
-  LockedSection h(&lock_);
-  ++prompt_releases_;
-  // What could not be released (fragments of mostly used hugepages) is not retried on every
-  // Delete: only once another floor's worth has been freed.
-  next_prompt_free_ = free_bytes_ + (kHighWaterFloor - kLowWaterFloor);
-}
-
-size_t PageHeap::ReleaseFree(size_t bytes) {
-  const bool all = bytes == 0;
-  size_t released = 0;
-  bool failed = false;
-  while (!failed && (all || released < bytes)) {
-    EnsureSpares();  // best effort: without spares whole runs are released
-    Span* batch[kReleaseBatch];
-    size_t count = 0;
-    {
-      LockedSection h(&lock_);
-      size_t planned = released;
-      while (count < kReleaseBatch && (all || planned < bytes)) {
-        Span* run = LargestFreeRunLocked();
-        if (run == nullptr) break;
-        // Largest first: once the largest run is a piece of a mostly used hugepage, so are (or
-        // nearly) the rest, and releasing them would break hugepages to gain little.
-        if (!all && MostlyUsedHugepageLocked(run->first_page, run->num_pages)) break;
-        RemoveLocked(run);
-        size_t want = run->num_pages;
-        size_t lead = 0;
-        if (!all) {
-          // Release whole hugepages: a partial madvise of a hugepage splits it and keeps
-          // the rest resident anyway. Of a run that holds whole aligned hugepages, only those
-          // go; the pieces at its ends stay with their (partly used) hugepages.
-          size_t pages = PagesFor(bytes - planned);
-          RoundUpChecked(pages, kPagesPerHugePage, &pages);
-          const size_t head = AlignLead(run->first_page, kPagesPerHugePage);
-          const size_t whole = head < run->num_pages
-                                   ? (run->num_pages - head) / kPagesPerHugePage * kPagesPerHugePage
-                                   : 0;
-          if (whole > 0) {
-            lead = head;
-            want = pages < whole ? pages : whole;
-          } else if (pages < want) {
-            want = pages;
-          }
-        }
-        if ((want < run->num_pages || lead > 0) && spare_count_ < kSparesNeeded) {
-          want = run->num_pages;  // cannot split without spares: release the whole run
-          lead = 0;
-        }
-        if (want < run->num_pages || lead > 0) run = CarveLocked(run, lead, want);
-        // In flight: looks allocated, so neighbours being freed do not merge with it.
-        run->state = Span::State::kLarge;
-        batch[count++] = run;
-        planned += run->bytes();
-      }
-    }
-    if (count == 0) break;
-    bool ok[kReleaseBatch];
-    for (size_t i = 0; i < count; ++i) ok[i] = SystemRelease(batch[i]->start(), batch[i]->bytes());
-    LockedSection h(&lock_);
-    for (size_t i = 0; i < count; ++i) {
-      Span* run = batch[i];
-      ++release_calls_;
-      if (ok[i]) {
-        run->state = Span::State::kReturned;
-        free_bytes_ -= run->bytes();
-        returned_bytes_ += run->bytes();
-        released_bytes_ += run->bytes();
-        released += run->bytes();
-        NoteReleasedLocked(run->first_page, run->num_pages);
-      } else {
-        run->state = Span::State::kFree;
-        failed = true;  // do not spin on a run the kernel refuses
-      }
-      MergeAndInsertLocked(run);
-    }
-  }
-  return released;
-}
-
 void PageHeap::LockAllForFork() {
   pagemap_->lock().Lock();
   span_pool_.lock().Lock();
@@ -572,6 +447,7 @@ PageHeap::Stats PageHeap::GetStats() {
   s.free_runs = free_.runs;
   s.returned_runs = returned_.runs;
   s.prompt_releases = prompt_releases_;
+  s.mixed_merges = mixed_merges_;
   s.hugepage_backed_bytes = backed_hugepages_ * kHugePageSize;
   s.hugepage_advised_bytes = advised_hugepages_ * kHugePageSize;
   s.hugepage_collapses = collapses_;

@@ -91,6 +91,7 @@ class PageHeap {
     size_t free_runs;       // runs in the free (non-returned) lists
     size_t returned_runs;   // runs in the returned lists
     size_t prompt_releases;  // releases made by Delete above the high-water mark
+    size_t mixed_merges;     // free runs merged with returned neighbours to avoid a growth
     // Hugepages (docs/page_heap.md): bytes in 2 MiB hugepages the heap believes are backed by
     // one (advised before their first touch, or under THP=always, or collapsed; not partly
     // released since), bytes marked MADV_HUGEPAGE, and MADV_COLLAPSE calls that succeeded.
@@ -128,7 +129,11 @@ class PageHeap {
     HugePageId collapse = 0;      // a full, advised, unbacked hugepage to collapse (0: none)
   };
 
+  // A split makes at most two new runs (before and after the piece taken).
+  static constexpr size_t kSparesNeeded = 2;
+
   Span* NewImpl(size_t num_pages, size_t align_pages, bool small);
+  Span* MergeMixedLocked(size_t n);
   void NoteInUseLocked(PageId first, size_t n, bool small, HugepageWork* work);
   // Hugepages (at most two, 0 = none) whose use fell to half or below by a Delete.
   struct HugepageCrossing {
@@ -181,6 +186,7 @@ class PageHeap {
   size_t release_calls_ = 0;
   size_t released_bytes_ = 0;
   size_t prompt_releases_ = 0;
+  size_t mixed_merges_ = 0;
   bool prompt_release_ = true;
   size_t next_prompt_free_ = 0;  // Delete releases only when free_bytes_ is above this too
 

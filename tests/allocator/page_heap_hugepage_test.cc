@@ -125,6 +125,31 @@ TEST(PageHeapHugepageTest, FreeMemoryAboveTheHighWaterMarkIsReleasedPromptly) {
   EXPECT_GE(st.free_bytes + kHugePageSize, PageHeap::LowWater(st.in_use_bytes));
 }
 
+TEST(PageHeapHugepageTest, FreeAndReturnedNeighboursServeARequestTogether) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  const size_t region_pages = PageHeap::kMinGrowBytes >> kPageShift;
+  Span* a = heap->New(200);
+  Span* b = heap->New(200);
+  Span* guard = heap->New(1);
+  Span* filler = heap->New(region_pages - 401);  // the region is now full
+  ASSERT_TRUE(a && b && guard && filler);
+  ASSERT_EQ(b->first_page, a->first_page + 200);
+  const PageId a_first = a->first_page;
+  heap->Delete(a);
+  heap->ReleaseFree(0);  // a's pages: a returned run
+  heap->Delete(b);       // b's pages: a free run beside it
+  const size_t grows = heap->GetStats().grows;
+  Span* both = heap->New(400);
+  ASSERT_NE(both, nullptr);
+  EXPECT_EQ(both->first_page, a_first) << "served by growing instead of merging";
+  const PageHeap::Stats st = heap->GetStats();
+  EXPECT_EQ(st.grows, grows);
+  EXPECT_EQ(st.mixed_merges, 1u);
+  EXPECT_EQ(st.system_bytes, st.free_bytes + st.returned_bytes + st.in_use_bytes);
+  memset(both->start(), 1, both->bytes());
+}
+
 TEST(PageHeapHugepageTest, CoverageMatchesAnonHugePages) {
   const ThpMode mode = GetThpMode();
   if (mode == ThpMode::kNever) GTEST_SKIP() << "transparent hugepages are off (never)";
