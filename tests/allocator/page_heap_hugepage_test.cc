@@ -12,15 +12,10 @@
 #include "allocator/hugepage_system.h"
 #include "allocator/page_heap.h"
 #include "gtest/gtest.h"
+#include "tests/allocator/fresh_page_heap.h"
 
 namespace rseqmalloc {
 namespace {
-
-PageHeap* FreshHeap() {
-  static std::vector<PageHeap*>* heaps = new std::vector<PageHeap*>();
-  heaps->push_back(new PageHeap(new PageMap()));
-  return heaps->back();
-}
 
 // A field of /proc/self/smaps_rollup, in bytes (-1 if missing).
 long long Rollup(const char* field) {

@@ -15,18 +15,10 @@
 #include "allocator/page_map.h"
 #include "allocator/system_allocator.h"
 #include "gtest/gtest.h"
+#include "tests/allocator/fresh_page_heap.h"
 
 namespace rseqmalloc {
 namespace {
-
-// Each test gets its own heap on its own pagemap (regions are never unmapped, so heaps leak;
-// that is fine here). Heaps must not share a map: see PageHeap's constructor.
-PageHeap* FreshHeap() {
-  // Kept reachable so that leak checkers (ASan) do not report the deliberate leak.
-  static std::vector<PageHeap*>* heaps = new std::vector<PageHeap*>();
-  heaps->push_back(new PageHeap(new PageMap()));
-  return heaps->back();
-}
 
 void ExpectConsistent(PageHeap* heap) {
   const PageHeap::Stats s = heap->GetStats();
