@@ -321,6 +321,7 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
           RemoveLocked(run);
           span = CarveLocked(run, lead, num_pages);
           span->state = Span::State::kLarge;
+          span->zeroed = !was_free;
           const size_t bytes = span->bytes();
           if (was_free) {
             free_bytes_ -= bytes;

@@ -40,9 +40,12 @@ void PageHeap::NoteInUseLocked(PageId first, size_t n, bool small, HugepageWork*
     const bool first_touch = (e.flags & HugePageEntry::kTouched) == 0;
     e.flags |= HugePageEntry::kTouched;
     if (mode == ThpMode::kNever) return;
-    const bool covered = pages == kPagesPerHugePage;
-    if (mode == ThpMode::kMadvise && (e.flags & HugePageEntry::kAdvised) == 0 &&
-        ((eager && (covered || small)) || e.used_pages >= kDensePages)) {
+    // Only small-object spans lead to marking: the central free list hands their objects out
+    // and they get touched. A large block may be touched sparsely, and marked it would become
+    // resident in whole hugepages (stress-ng's malloc stressor, blocks up to 32 MiB: peak RSS
+    // 780 MB marked, 480 MB not). Its hugepages still count as backed if marked already.
+    if (mode == ThpMode::kMadvise && small && (e.flags & HugePageEntry::kAdvised) == 0 &&
+        (eager || e.used_pages >= kDensePages)) {
       e.flags |= HugePageEntry::kAdvised;
       ++advised_hugepages_;
       // One madvise for the whole range: hugepages in between that were already marked are

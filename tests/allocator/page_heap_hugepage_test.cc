@@ -145,6 +145,26 @@ TEST(PageHeapHugepageTest, FreeAndReturnedNeighboursServeARequestTogether) {
   memset(both->start(), 1, both->bytes());
 }
 
+TEST(PageHeapHugepageTest, SpansSayWhetherTheyReadZero) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  Span* s = heap->New(40);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->zeroed) << "a fresh region reads zero";
+  memset(s->start(), 0x5a, s->bytes());
+  heap->Delete(s);
+  s = heap->New(40);
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(s->zeroed) << "a reused free run holds old data";
+  heap->Delete(s);
+  heap->ReleaseFree(0);
+  s = heap->New(40);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->zeroed) << "a released run reads zero";
+  const auto* bytes = static_cast<const unsigned char*>(s->start());
+  for (size_t i = 0; i < s->bytes(); i += 512) ASSERT_EQ(bytes[i], 0) << i;
+}
+
 TEST(PageHeapHugepageTest, CoverageMatchesAnonHugePages) {
   const ThpMode mode = GetThpMode();
   if (mode == ThpMode::kNever) GTEST_SKIP() << "transparent hugepages are off (never)";
