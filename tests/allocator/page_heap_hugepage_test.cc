@@ -165,6 +165,34 @@ TEST(PageHeapHugepageTest, SpansSayWhetherTheyReadZero) {
   for (size_t i = 0; i < s->bytes(); i += 512) ASSERT_EQ(bytes[i], 0) << i;
 }
 
+// The mode decides what the heap asks for (the mode is forced here; the kernel's own setting
+// then only decides what the process really gets, which this test does not look at).
+TEST(PageHeapHugepageTest, ThpModeNeverAndAlwaysMakeNoMarkingCalls) {
+  const ThpMode real = GetThpMode();
+  const size_t count = (size_t{32} << 20) >> kPageShift;
+  for (ThpMode mode : {ThpMode::kNever, ThpMode::kAlways, ThpMode::kMadvise}) {
+    SetThpModeForTesting(mode);
+    PageHeap* heap = FreshHeap();
+    heap->set_prompt_release(false);
+    for (size_t i = 0; i < count; ++i) ASSERT_NE(heap->NewSmall(1), nullptr);
+    const PageHeap::Stats st = heap->GetStats();
+    if (mode == ThpMode::kMadvise) {
+      // A kernel without THP refuses the marking (and the heap takes its marks back).
+      if (real == ThpMode::kNever) continue;
+      // Past 16 MiB in use every new hugepage is marked before use; before that, each one
+      // when 7/8 full.
+      EXPECT_EQ(st.hugepage_advised_bytes, size_t{32} << 20);
+      EXPECT_GE(st.hugepage_backed_bytes, size_t{16} << 20);
+    } else {
+      EXPECT_EQ(st.hugepage_advised_bytes, 0u) << ThpModeName(mode);
+      // always: every hugepage is believed backed from its first touch; never: none.
+      EXPECT_EQ(st.hugepage_backed_bytes, mode == ThpMode::kAlways ? size_t{32} << 20 : 0u)
+          << ThpModeName(mode);
+    }
+  }
+  SetThpModeForTesting(real);
+}
+
 TEST(PageHeapHugepageTest, CoverageMatchesAnonHugePages) {
   const ThpMode mode = GetThpMode();
   if (mode == ThpMode::kNever) GTEST_SKIP() << "transparent hugepages are off (never)";
