@@ -93,7 +93,8 @@ void JudgeAllocatorRun(const GuestProfile& profile, const std::string& variant,
   std::map<std::string, std::string> f;
   const bool parsed = status.rfind(kRealPrefix, 0) == 0 && ParseStatus(status, &f);
   log->Expect(prefix + "status_format", parsed,
-              "\"rseq: owner=.. registered=.. feature_size=.. mode=.. key=.. slots=.. slice_ext=..\"",
+              "\"rseq: owner=.. registered=.. feature_size=.. mode=.. mode_source=.. key=.. slots=.. "
+              "slice_ext=..\"",
               status.empty() ? "(no STATUS line)" : status);
   if (!parsed) return;
 
