@@ -213,7 +213,7 @@ boot() {  # <guest> -> log in $cache/run/<guest>.log
   [[ $g == x86_64-7.3 ]] && args+=" RSEQMALLOC_VM_GLIBC241_TESTS=$(names_of "${glibc241_tests[@]}")"
   local qemu
   case "$g" in
-    x86_64-*) qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 512 -smp 2
+    x86_64-*) qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2
                     -kernel "${kernel[$g]}" -initrd "${initramfs[x86_64]}"
                     -append "console=ttyS0 $args") ;;
     arm64-*) qemu=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel tcg,thread=multi
