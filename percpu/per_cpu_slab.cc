@@ -108,8 +108,12 @@ bool PerCpuSlab::StopSlot(int slot) {
     if (s != arch::kSlotReady) sched_yield();  // being initialised or worked on by another thread
   }
   // From here on no critical section can commit on this slot: running ones are aborted by the
-  // fence, later ones see the stopped state.
-  FenceSlot(slot);
+  // fence, later ones see the stopped state. A fence that could not be completed guarantees
+  // neither, so the stop is undone and the caller leaves the slot alone.
+  if (!FenceSlot(slot)) {
+    ResumeSlot(slot);
+    return false;
+  }
   return true;
 }
 

@@ -101,7 +101,7 @@ class PerCpuSlab {
     return geometry_.base != nullptr && slot >= 0 && static_cast<size_t>(slot) < num_slots_;
   }
   void EnsureSlotInitialized(int slot);
-  bool StopSlot(int slot);     // false if the slot was never initialised
+  bool StopSlot(int slot);     // false if never initialised or the fence failed
   void ResumeSlot(int slot);
 
   arch::SlabGeometry geometry_{nullptr, 0, 0};
