@@ -26,6 +26,7 @@ int TransferCacheShard::Remove(void** batch, int n, bool try_lock) {
   } else {
     lock_.Lock();
   }
+  guard.LockAcquired();
   uint32_t take = count_ < static_cast<uint32_t>(n) ? count_ : static_cast<uint32_t>(n);
   count_ -= take;
   memcpy(batch, slots_ + count_, sizeof(void*) * take);
