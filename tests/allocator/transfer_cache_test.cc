@@ -11,6 +11,15 @@
 namespace rseqmalloc {
 namespace {
 
+// Takes count full batches out of the cache (from the central list, the shards being empty).
+void TakeBatches(TransferCache& cache, int count, int batch,
+                 std::vector<std::vector<void*>>* batches) {
+  for (int i = 0; i < count; ++i) {
+    batches->emplace_back(batch);
+    ASSERT_EQ(cache.Remove(0, batches->back().data(), batch), batch);
+  }
+}
+
 TEST(TransferCache, ShardsLendToEachOtherBeforeAskingTheCentralList) {
   const uint32_t cl = SizeMap::ClassFor(64);
   TransferCache cache;
@@ -36,12 +45,9 @@ TEST(TransferCache, FullShardSpillsToTheCentralList) {
   TransferCache cache;
   ASSERT_TRUE(cache.Init(cl, 1));
   const int batch = static_cast<int>(SizeMap::BatchSize(cl));
-  std::vector<std::vector<void*>> batches;
   // Keep inserting batches until the shard refuses one: the central list must receive it.
-  for (int i = 0; i < 64; ++i) {
-    batches.emplace_back(batch);
-    ASSERT_EQ(cache.Remove(0, batches.back().data(), batch), batch);
-  }
+  std::vector<std::vector<void*>> batches;
+  ASSERT_NO_FATAL_FAILURE(TakeBatches(cache, 64, batch, &batches));
   const size_t spans_before = cache.central().spans();
   for (auto& b : batches) cache.Insert(0, b.data(), batch);
   // The shard kept what fits; the rest reached the central list, where whole spans emptied
@@ -62,13 +68,10 @@ TEST(TransferCache, FullShardSpillsToANeighbourWithRoomBeforeTheCentralList) {
   TransferCache cache;
   ASSERT_TRUE(cache.Init(cl, 2));
   const int batch = static_cast<int>(SizeMap::BatchSize(cl));
-  std::vector<std::vector<void*>> batches;
   // Insert into shard 0 until a batch goes elsewhere: it must land in shard 1, not the
   // central list.
-  for (int i = 0; i < 256; ++i) {
-    batches.emplace_back(batch);
-    ASSERT_EQ(cache.Remove(0, batches.back().data(), batch), batch);
-  }
+  std::vector<std::vector<void*>> batches;
+  ASSERT_NO_FATAL_FAILURE(TakeBatches(cache, 256, batch, &batches));
   const size_t central_free_before = cache.central().free_objects();
   const size_t spans_before = cache.central().spans();
   int inserted = 0;
