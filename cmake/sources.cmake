@@ -19,7 +19,8 @@ set(RSEQMALLOC_PERCPU_SOURCES
 set(RSEQMALLOC_PERCPU_COPTS
 )
 
-# The allocator's internals (//allocator: back end, caches, core): ALLOCATOR_COPTS.
+# The allocator's internals (//allocator: back end, caches, core; //allocator/profile):
+# ALLOCATOR_COPTS.
 set(RSEQMALLOC_INTERNAL_SOURCES
   allocator/central_free_list.cc
   allocator/config.cc
@@ -34,6 +35,12 @@ set(RSEQMALLOC_INTERNAL_SOURCES
   allocator/page_heap.cc
   allocator/page_map.cc
   allocator/prefixed_api.cc
+  allocator/profile/guarded_pool.cc
+  allocator/profile/profile_writer.cc
+  allocator/profile/profiler.cc
+  allocator/profile/sample_table.cc
+  allocator/profile/sampler.cc
+  allocator/profile/stack_trace.cc
   allocator/spin_lock.cc
   allocator/statistics.cc
   allocator/system_allocator.cc
