@@ -122,7 +122,9 @@ void BM_CentralFreeListBatchRoundTrip(benchmark::State& state) {
   }();
   (void)cl;
   constexpr int kBatch = 32;
-  const int objects = 64 * kBatch;  // a working set over many spans
+  // The working set: Arg(0) batches over many spans (small: in cache; large: the pagemap and
+  // the spans miss the cache, as in a program with a big heap).
+  const int objects = static_cast<int>(state.range(0)) * kBatch;
   std::vector<void*> held(objects);
   if (list.RemoveRange(held.data(), objects) != objects) {
     state.SkipWithError("out of memory");
@@ -144,7 +146,12 @@ void BM_CentralFreeListBatchRoundTrip(benchmark::State& state) {
   list.InsertRange(held.data(), objects);
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
-BENCHMARK(BM_CentralFreeListBatchRoundTrip)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_CentralFreeListBatchRoundTrip)
+    ->Arg(64)
+    ->Arg(4096)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace rseqmalloc
