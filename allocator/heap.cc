@@ -128,7 +128,8 @@ void* AllocateSmallSlow(uint32_t size_class) {
   return AllocateFromThreadCache(size_class);
 }
 
-void* AllocateMiss(size_t size, uint32_t size_class) {
+void* AllocateMiss(size_t size) {
+  const uint32_t size_class = SizeMap::ClassFor(size);
   if (size_class == 0) return AllocateLarge(size, 0);
   return AllocateSmallSlow(size_class);
 }

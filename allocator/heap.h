@@ -25,8 +25,10 @@ namespace rseqmalloc {
 //
 // Small: class known, per-CPU stack empty (or no per-CPU cache on this thread).
 void* AllocateSmallSlow(uint32_t size_class);
-// malloc's miss: size_class 0 means size is above the largest class.
-void* AllocateMiss(size_t size, uint32_t size_class);
+// malloc's miss (stack empty, no per-CPU cache, or a size above the largest class). Takes only
+// the size, which is still in the first argument register, so the hit path's tail call needs
+// no register move; the class is looked up again here.
+void* AllocateMiss(size_t size);
 // Sizes above the largest class, and aligned requests no class can serve.
 void* AllocateLarge(size_t size, size_t alignment);
 // free's miss: per-CPU stack full, no per-CPU cache, or ptr is nullptr, large or foreign (the
@@ -44,19 +46,19 @@ size_t UsableSize(const void* ptr);
 void EnsureInitialized();
 
 // The allocation hit path, shared by malloc and operator new: a size compare, a class table
-// load and a pop. Every miss returns miss(size, size_class) as a tail call (size_class 0: too
-// large for a class), so the caller needs no stack frame.
+// load and a pop. Every miss returns miss(size) as a tail call, so the caller needs no frame.
 template <typename Miss>
 RSEQMALLOC_ALWAYS_INLINE void* AllocateWith(size_t size, Miss miss) {
-  if (__builtin_expect(size > kMaxSmallSize, 0)) return miss(size, 0);
-  const uint32_t size_class = SizeMap::SmallClassFor(size);
+  if (__builtin_expect(size > kMaxSmallSize, 0)) return miss(size);
   void* object;
-  if (RSEQMALLOC_LIKELY(g_cpu_cache.TryAllocate(size_class, &object))) return object;
-  return miss(size, size_class);
+  if (RSEQMALLOC_LIKELY(g_cpu_cache.TryAllocate(SizeMap::SmallClassFor(size), &object))) {
+    return object;
+  }
+  return miss(size);
 }
 
 RSEQMALLOC_ALWAYS_INLINE void* Allocate(size_t size) {
-  return AllocateWith(size, [](size_t n, uint32_t cl) { return AllocateMiss(n, cl); });
+  return AllocateWith(size, [](size_t n) { return AllocateMiss(n); });
 }
 
 // nullptr, large and foreign pointers read class 0, whose stack has no capacity: the push fails

@@ -2,8 +2,8 @@
 """Counts the instructions of the allocation hit paths in a built allocator library.
 
 A hit path is a path through the function from its entry to a `ret` that makes no call, leaves
-the function by no jump, and runs the rseq critical section (it writes the rseq_cs field through
-%fs on x86_64). The paths are found in the disassembly (objdump), not guessed: every such
+the function by no jump, and runs an rseq critical section: it stores a register to offset 8 of
+the rseq area (rseq_cs), %fs-relative or through a register (x86_64 disassembly). The paths are found in the disassembly (objdump), not guessed: every such
 acyclic path is enumerated and the shortest and longest are reported (they differ when the
 size-class lookup has two branches, e.g. sizes up to 1 KiB and above).
 
@@ -20,6 +20,7 @@ import sys
 DEFAULT_SYMBOLS = ["malloc", "free", "_Znwm", "_ZdlPvm"]
 LINE = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
 TARGET = re.compile(r"^([0-9a-f]+)\s*<([^>]*)>")
+ARM_RSEQ_CS = re.compile(r"^%r\w+,(%fs:)?0x8\(%r\w+\)$")
 
 
 def disassemble(library, symbol):
@@ -58,7 +59,7 @@ def hit_paths(insns):
         if i in seen:
             return
         _, op, args = insns[i]
-        armed = armed or (op.startswith("mov") and "%fs:0x8(" in args)
+        armed = armed or (op.startswith("mov") and ARM_RSEQ_CS.match(args.strip()) is not None)
         succ = successors(i)
         if succ == "ret":
             if armed:
