@@ -35,6 +35,13 @@ static_assert(offsetof(SlabFastPath, rseq_offset) == 0 && offsetof(SlabFastPath,
                   offsetof(SlabFastPath, base) == 16,
               "the assembly reads these fields through memory operands of their own");
 
+// Every fast path starts here. The acquire pairs with the release store that enables the slab:
+// a thread that sees a non-zero offset sees the key offset and base written before it (a plain
+// load on x86, LDAR on aarch64).
+inline intptr_t RseqOffsetAcquire(const SlabFastPath* fp) {
+  return __atomic_load_n(&fp->rseq_offset, __ATOMIC_ACQUIRE);
+}
+
 // Regions are a fixed power of two, so locating one is a shift, not a multiply: the largest
 // region a 16-bit word index can describe (65536 words of 8 bytes).
 inline constexpr int kRegionShift = 19;

@@ -27,7 +27,9 @@ namespace arch {
 
 // The "?" section flag puts the descriptor, its pointer and the abort handler in the section
 // group of the code around them (see the x86_64 twin of this macro).
-#define RSEQMALLOC_A64_RSEQ_PROLOGUE                                                 \
+// The registration check (cpu_id < 0) runs before arming, outside the critical section, as on
+// x86_64 (see there): a registration never goes away once made.
+#define RSEQMALLOC_A64_RSEQ_PROLOGUE(FAIL)                                           \
   ".pushsection __rseq_cs, \"aw?\"\n\t"                                              \
   ".balign 32\n\t"                                                                   \
   "3:\n\t"                                                                           \
@@ -39,20 +41,19 @@ namespace arch {
   ".popsection\n\t"                                                                  \
   ".pushsection __rseq_failure, \"ax?\"\n\t"                                         \
   ".inst " RSEQMALLOC_RSEQ_SIG_ASM "\n\t"                                            \
-  "4:\n\t"                             /* abort_ip: restart from the arming store */ \
+  "4:\n\t"                             /* abort_ip: restart from 0 (check, re-arm) */ \
   "b 0f\n\t"                                                                         \
   ".popsection\n\t"                                                                  \
   "0:\n\t"                                                                           \
+  "ldr %w[t0], [%[rseq], #4]\n\t"      /* cpu_id */                                  \
+  "tbnz %w[t0], #31, " FAIL "\n\t"     /* negative: thread not registered */         \
   "adrp %[t0], 3b\n\t"                                                               \
   "add %[t0], %[t0], :lo12:3b\n\t"                                                   \
   "str %[t0], [%[rseq], #8]\n\t"       /* rseq->rseq_cs = &descriptor */             \
   "1:\n\t"                             /* start_ip */
 
-// Leaves the region in %[t0] and region + 8 * cl (header[cl] - 8) in %[h]; branches to FAIL when
-// the thread is not registered.
-#define RSEQMALLOC_A64_RSEQ_FIND_REGION(FAIL)                                        \
-  "ldr %w[t0], [%[rseq], #4]\n\t"      /* cpu_id */                                  \
-  "tbnz %w[t0], #31, " FAIL "\n\t"     /* negative: thread not registered */         \
+// Leaves the region in %[t0] and region + 8 * cl (header[cl] - 8) in %[h].
+#define RSEQMALLOC_A64_RSEQ_FIND_REGION                                              \
   "ldr %w[t0], [%[key]]\n\t"           /* slot = cpu_id or mm_cid, zero-extended */  \
   "add %[t0], %[base], %[t0], lsl %[shift]\n\t"  /* t0 = base + (slot << shift) */   \
   "add %[h], %[t0], %[cl], lsl #3\n\t" /* h = &header[cl] - kClassHeadersOffset */
@@ -61,10 +62,6 @@ namespace arch {
   [rseq] "r"(rseq_area), [key] "r"(key_field), [base] "r"((fp)->base),               \
       [shift] "i"(kRegionShift)
 
-inline intptr_t RseqOffsetAcquire(const SlabFastPath* fp) {
-  return __atomic_load_n(&fp->rseq_offset, __ATOMIC_ACQUIRE);
-}
-
 inline __attribute__((always_inline)) bool RseqPush(const SlabFastPath* fp, size_t cl,
                                                     void* item) {
   const intptr_t off = RseqOffsetAcquire(fp);
@@ -72,8 +69,8 @@ inline __attribute__((always_inline)) bool RseqPush(const SlabFastPath* fp, size
   char* tp = ThreadPointer();
   uint64_t t0, h, t2, t3;
   asm volatile goto(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_REGION("%l[fail]")
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("%l[fail]")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
       "add %[t3], %[h], #12\n\t"          // t3 = &header.end
       "ldarh %w[t3], [%[t3]]\n\t"         // t3 = end (acquire: before current)
       "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
@@ -101,8 +98,8 @@ inline __attribute__((always_inline)) bool RseqPop(const SlabFastPath* fp, size_
   uint64_t t0, h, t2, t3;
   void* item;
   asm volatile goto(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_REGION("%l[fail]")
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("%l[fail]")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
       "add %[t3], %[h], #14\n\t"          // t3 = &header.begin
       "ldarh %w[t3], [%[t3]]\n\t"         // t3 = begin (acquire: before current)
       "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
@@ -129,8 +126,8 @@ inline size_t RseqPushBatch(const SlabFastPath* fp, size_t cl, void* const* batc
   char* tp = ThreadPointer();
   uint64_t t0, h, t2, t3, k, src, val;
   asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_REGION("5f")
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("5f")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
       "add %[t3], %[h], #12\n\t"
       "ldarh %w[k], [%[t3]]\n\t"          // k = end (acquire: before current)
       "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
@@ -171,8 +168,8 @@ inline size_t RseqPopBatch(const SlabFastPath* fp, size_t cl, void** batch, size
   char* tp = ThreadPointer();
   uint64_t t0, h, t2, t3, k, val;
   asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_REGION("5f")
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("5f")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
       "add %[t3], %[h], #14\n\t"
       "ldarh %w[k], [%[t3]]\n\t"          // k = begin (acquire: before current)
       "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
@@ -212,8 +209,8 @@ inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t
   char* tp = ThreadPointer();
   uint64_t t0, h, t2, k;
   asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_REGION("5f")
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("5f")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
       "ldar %w[t2], [%[t0]]\n\t"          // state, acquire
       "cmp %w[t2], %[open]\n\t"
       "b.ne 5f\n\t"                       // not open: stopped or initialising
