@@ -3,7 +3,7 @@
 load("@rules_cc//cc:defs.bzl", "cc_binary")
 load("//tests/modes:modes.bzl", "rseq_mode_tests")
 
-def allocator_mode_test(name, srcs, size = "small", gtest = "@system//:gtest_main"):
+def allocator_mode_test(name, srcs, size = "small", gtest = "@system//:gtest_main", deps = []):
     """Builds NAME_bin with //allocator:malloc and adds NAME_<mode> for every mode.
 
     expected_mode_test.cc joins every such binary: it proves the mode was reached. Pass
@@ -17,6 +17,6 @@ def allocator_mode_test(name, srcs, size = "small", gtest = "@system//:gtest_mai
         deps = [
             "//allocator:core",
             gtest,
-        ],
+        ] + deps,
     )
     rseq_mode_tests(name = name, size = size, binary = ":" + name + "_bin")

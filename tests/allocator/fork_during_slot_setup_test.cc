@@ -8,9 +8,7 @@
 // without rseq there are no slots: the test skips, saying why (the percpu-level
 // per_cpu_slab_fork_test covers every mode).
 #include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "percpu/per_cpu_slab.h"
 #include "percpu/rseq_registration.h"
+#include "tests/percpu/test_mode.h"
 
 namespace {
 
@@ -46,22 +45,6 @@ double Seconds() {
   timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return static_cast<double>(t.tv_sec) + t.tv_nsec * 1e-9;
-}
-
-int WaitWithDeadline(pid_t pid, double deadline_s) {
-  const double end = Seconds() + deadline_s;
-  for (;;) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (Seconds() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    usleep(10000);
-  }
 }
 
 void Churn() {
@@ -105,7 +88,7 @@ TEST(ForkDuringSlotSetup, ChildAllocatesOnTheSlotThatWasBeingSetUp) {
       Churn();  // slow paths on the held slot
       _exit(0);
     }
-    code = pid < 0 ? -2 : WaitWithDeadline(pid, 25.0);  // the child needs milliseconds
+    code = pid < 0 ? -2 : rseqmalloc::percpu::testing::WaitChildWithDeadline(pid, 25.0);  // the child needs milliseconds
   }
   g_release.store(true);
   setter.join();

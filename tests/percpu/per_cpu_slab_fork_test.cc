@@ -4,9 +4,6 @@
 // must be able to use the slot once PerCpuSlab::AfterForkInChild (what the allocator's atfork
 // child handler calls) has run. The control test shows that without the repair the child hangs,
 // i.e. that this test observes the defect.
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,28 +29,6 @@ void HoldInSetup(int slot) {
   while (!g_release.load()) sched_yield();
 }
 
-double Seconds() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<double>(t.tv_sec) + t.tv_nsec * 1e-9;
-}
-
-// Waits for pid up to deadline_s; kills it and returns -1 if it is still running then.
-int WaitWithDeadline(pid_t pid, double deadline_s) {
-  const double end = Seconds() + deadline_s;
-  for (;;) {
-    int status = 0;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (Seconds() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    usleep(10000);
-  }
-}
-
 // Forks while a thread is held inside the setup of a fresh slot; in the child, optionally runs
 // the repair, then drains the held slot (which waits for "initialising" to end) and checks it is
 // initialised. Returns the child's exit code, or -1 if it did not finish within deadline_s.
@@ -70,7 +45,7 @@ int ForkDuringSlotSetup(PerCpuSlab* slab, bool repair, double deadline_s, int* h
     slab->Drain(*held, [](void*, size_t, void**, size_t) {}, nullptr);
     _exit(slab->SlotInitialized(*held) ? 0 : 3);
   }
-  const int code = pid < 0 ? -2 : WaitWithDeadline(pid, deadline_s);
+  const int code = pid < 0 ? -2 : testing::WaitChildWithDeadline(pid, deadline_s);
   g_release.store(true);
   setter.join();
   internal::g_slot_setup_hook = nullptr;
