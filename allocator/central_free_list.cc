@@ -59,7 +59,7 @@ int CentralFreeList::TakeLocked(void** batch, int n) {
 }
 
 Span* CentralFreeList::NewSpan() {
-  Span* span = g_page_heap.New(pages_per_span_);
+  Span* span = g_page_heap.NewSmall(pages_per_span_);
   if (span == nullptr) return nullptr;
   span->state = Span::State::kSmall;
   span->size_class = static_cast<uint8_t>(size_class_);

@@ -11,8 +11,10 @@
 namespace rseqmalloc {
 
 // A bounded stack of free objects of one class, moved in and out in batches: one lock
-// acquisition per batch, never per object.
-class TransferCacheShard {
+// acquisition per batch, never per object. Each shard has a cache line of its own: shards
+// exist so that CPUs do not contend, and packed shards would share lines (and their locks'
+// traffic) with the neighbouring shards that other CPUs use.
+class alignas(64) TransferCacheShard {
  public:
   constexpr TransferCacheShard() = default;
   void Init(void** storage, uint32_t capacity) {

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "arch/rseq_abi.h"
+#include "percpu/cpu_mask.h"
 
 namespace rseqmalloc {
 namespace percpu {
@@ -16,7 +17,7 @@ namespace {
 std::atomic<FenceMethod> g_method{FenceMethod::kNone};
 std::atomic<bool> g_force_affinity{false};
 bool g_slots_are_cpus = false;
-uint32_t g_num_cpus = CPU_SETSIZE;
+uint32_t g_num_cpus = CPU_SETSIZE;  // possible CPUs: the fallback visits all of them
 
 long Membarrier(int cmd, unsigned flags, int cpu) {
   return syscall(arch::kSysMembarrier, cmd, flags, cpu);
@@ -27,24 +28,25 @@ long Membarrier(int cmd, unsigned flags, int cpu) {
 // Visiting every CPU therefore fences them all. We try every possible CPU, not only those in our
 // own affinity mask: the caller may be pinned while the slot's owner runs elsewhere. CPUs the
 // kernel will not let us onto (other cpusets, offline) are skipped; threads of ours confined to
-// such CPUs would be missed, which is why this is only the fallback.
-void AffinityFence() {
-  cpu_set_t saved;
-  CPU_ZERO(&saved);
-  if (sched_getaffinity(0, sizeof(saved), &saved) != 0) return;
-  uint32_t limit = g_num_cpus < CPU_SETSIZE ? g_num_cpus : CPU_SETSIZE;
-  for (uint32_t cpu = 0; cpu < limit; ++cpu) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    if (sched_setaffinity(0, sizeof(one), &one) == 0) {
+// such CPUs would be missed, which is why this is only the fallback. The masks are sized to the
+// machine (a fixed cpu_set_t fails beyond 1024 CPUs, and then nothing would be visited).
+// False when it could not run at all: our own mask unreadable, no memory, or no CPU entered.
+bool AffinityFence() {
+  CpuMask saved, one;
+  if (!saved.ReadCurrentThread(g_num_cpus)) return false;
+  uint32_t visited = 0;
+  for (uint32_t cpu = 0; cpu < g_num_cpus; ++cpu) {
+    if (!one.SetOnly(cpu)) break;
+    if (one.ApplyToCurrentThread()) {
       // sched_setaffinity migrates us before returning when the current CPU is not allowed;
       // yield once more so a thread of ours running there is switched out at least once.
       sched_yield();
+      ++visited;
     }
   }
-  sched_setaffinity(0, sizeof(saved), &saved);
+  saved.ApplyToCurrentThread();
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  return visited != 0;
 }
 
 }  // namespace
@@ -65,9 +67,9 @@ void FenceProcessInit(bool slots_are_cpus, uint32_t num_cpus) {
 }
 }  // namespace internal
 
-void FenceSlot(int slot) {
+bool FenceSlot(int slot) {
   FenceMethod method = g_method.load(std::memory_order_acquire);
-  if (method == FenceMethod::kNone) return;
+  if (method == FenceMethod::kNone) return true;  // no critical section can run: nothing to do
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (method == FenceMethod::kMembarrier && !g_force_affinity.load(std::memory_order_relaxed)) {
     int saved_errno = errno;
@@ -80,9 +82,9 @@ void FenceSlot(int slot) {
       rc = Membarrier(arch::kMembarrierCmdPrivateExpeditedRseq, 0, 0);
     }
     errno = saved_errno;
-    if (rc == 0) return;
+    if (rc == 0) return true;
   }
-  AffinityFence();
+  return AffinityFence();
 }
 
 FenceMethod CurrentFenceMethod() { return g_method.load(std::memory_order_acquire); }

@@ -12,7 +12,10 @@ namespace percpu {
 // membarrier(PRIVATE_EXPEDITED_RSEQ) aimed at CPU `slot` when slots are CPUs, at all CPUs when
 // they are mm_cids (a CID names no CPU). Falls back to running this thread on each possible CPU
 // that the kernel lets it run on, in turn, when membarrier is unusable.
-void FenceSlot(int slot);
+// Returns false when the fence could not be completed (membarrier failed and the fallback could
+// not run: its affinity mask unreadable, no memory, or not one CPU entered). Then nothing is
+// guaranteed, and the caller must not act as if the slot's owner had noticed anything.
+[[nodiscard]] bool FenceSlot(int slot);
 
 enum class FenceMethod : uint8_t { kNone, kMembarrier, kAffinity };
 // Method FenceSlot uses (kNone before RseqProcessInit succeeded: then there is nothing to fence).

@@ -163,8 +163,13 @@ bool PerCpuSlab::StopSlot(int slot) {
   }
   for (;;) {
     // Running critical sections on the slot are aborted (or had finished); later ones see the
-    // failing bounds and the stopped state.
-    FenceSlot(slot);
+    // failing bounds and the stopped state. A fence that could not be completed guarantees
+    // neither, so the stop is undone (the saved ends are the bounds) and the caller leaves the
+    // slot alone.
+    if (!FenceSlot(slot)) {
+      ResumeSlot(slot);
+      return false;
+    }
     bool raised = false;
     for (size_t cl = 0; cl < num_classes_; ++cl) {
       arch::ClassHeader* h = Header(slot, cl);

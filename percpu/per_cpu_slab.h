@@ -109,7 +109,7 @@ class PerCpuSlab {
   }
   void EnsureSlotInitialized(int slot);
   void WriteFreshHeaders(int slot);
-  bool StopSlot(int slot);     // false if the slot was never initialised
+  bool StopSlot(int slot);     // false if never initialised or the fence failed
   void ResumeSlot(int slot);
 
   // First: the line every fast path reads (the object is placed on a 64-byte boundary).

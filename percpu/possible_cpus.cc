@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "percpu/cpu_mask.h"
+
 namespace rseqmalloc {
 namespace percpu {
 
@@ -58,11 +60,10 @@ uint32_t NumPossibleCpus() {
     if (bound != 0) return bound;
   }
   uint32_t bound = 64;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (uint32_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (CPU_ISSET(cpu, &set) && cpu + 1 > bound) bound = cpu + 1;
+  CpuMask mask;  // sized to the machine: a fixed cpu_set_t fails beyond 1024 CPUs
+  if (mask.ReadCurrentThread(0)) {
+    for (uint32_t cpu = 0; cpu < mask.capacity_cpus(); ++cpu) {
+      if (mask.Contains(cpu) && cpu + 1 > bound) bound = cpu + 1;
     }
   }
   return bound;

@@ -26,9 +26,13 @@ namespace {
 // Our own struct rseq, used only when glibc did not register. The static initialiser is exactly
 // what a never-registered area looks like (cpu_id = RSEQ_CPU_ID_UNINITIALIZED, all else 0):
 // optimized-mode kernels compare the ID fields with these values on the first return to user
-// space after registration. 256 bytes / 256-aligned leaves room for fields future kernels add
-// (AT_RSEQ_FEATURE_SIZE is 28 on 6.x and 33 on 7.x) and satisfies any AT_RSEQ_ALIGN up to 256.
-struct alignas(256) OwnRseqArea {
+// space after registration.
+// 64 bytes / 64-aligned: 7.x kernels want 33 bytes aligned on 64 (AT_RSEQ_FEATURE_SIZE and
+// AT_RSEQ_ALIGN; 6.x: 28 and 32), and the object lives in initial-exec TLS, which a library loaded
+// by dlopen() must fit into glibc's small static-TLS surplus (a 256-aligned area did not: "cannot
+// allocate memory in static TLS block"). A kernel that someday wants more gets the original
+// 32-byte registration instead, which every kernel accepts (legacy mode; see InitOwnRegistration).
+struct alignas(64) OwnRseqArea {
   uint32_t cpu_id_start;
   int32_t cpu_id;
   uint64_t rseq_cs;
@@ -36,9 +40,9 @@ struct alignas(256) OwnRseqArea {
   uint32_t node_id;
   uint32_t mm_cid;
   uint32_t slice_ctrl;
-  uint8_t future[224];
+  uint8_t future[32];
 };
-static_assert(sizeof(OwnRseqArea) == 256, "area size");
+static_assert(sizeof(OwnRseqArea) == 64, "area size");
 
 __thread OwnRseqArea t_own_rseq_area __attribute__((tls_model("initial-exec"))) = {
     0, arch::kRseqCpuIdUninitialized, 0, 0, 0, 0, 0, {}};
@@ -129,8 +133,8 @@ bool InitGlibcOwned(const RseqOptions& options) {
 bool InitOwnRegistration(const RseqOptions& options) {
   uint32_t feature = AuxvOrDefault(arch::kAtRseqFeatureSize, arch::kRseqOriginalFeatureSize);
   uint32_t align = AuxvOrDefault(arch::kAtRseqAlign, 32);
-  if (align > alignof(OwnRseqArea) || feature > sizeof(OwnRseqArea)) return false;
-  g_own_length = feature > arch::kRseqOriginalSize ? feature : arch::kRseqOriginalSize;
+  const bool fits = align <= alignof(OwnRseqArea) && feature <= sizeof(OwnRseqArea);
+  g_own_length = fits && feature > arch::kRseqOriginalSize ? feature : arch::kRseqOriginalSize;
   // Ask for the extension in the registration itself (no extra syscall per thread). A 32-byte
   // registration is legacy and can never have it, so do not waste a failing syscall there.
   g_own_flags = (options.slice_extension && g_own_length > arch::kRseqOriginalSize)

@@ -11,6 +11,11 @@
 //                  so an abort re-arms);
 //   1: ... 2:      the critical section; the store just before 2 is the single commit.
 // The rseq area is reached %fs-relative (%fs:offset(%reg)): no load of the thread pointer.
+// Ordering: every operation loads the bound it tests (end for pushes, begin for pops) before
+// current. Whoever raises a bound (slot setup, a remote thread restarting a stopped slot) stores
+// current and the items first and the bound last, and x86 keeps loads in order: a sequence that
+// sees the new bound sees the current that goes with it. (Loading current first let a pop that
+// straddled a restart see the old current with the restored begin: a duplicated item.)
 // Push and Pop are `asm goto`: failure jumps straight to the caller's slow path, so no result
 // register is materialised and re-tested. Inputs are never modified, so the sequence can be
 // restarted at 0 any number of times. Nothing here writes to the rseq area except rseq_cs.
@@ -81,18 +86,19 @@ inline __attribute__((always_inline)) bool RseqPush(const SlabFastPath* fp, size
                                                     void* item) {
   const intptr_t off = RseqOffsetAcquire(fp);
   if (__builtin_expect(off == 0, 0)) return false;
-  uint64_t t0, t1;
+  uint64_t t0, t1, t2;
   asm volatile goto(
       RSEQMALLOC_X86_RSEQ_PROLOGUE("%l[fail]")
       RSEQMALLOC_X86_RSEQ_FIND_REGION
+      "movzwl " RSEQMALLOC_X86_END "(%[t0],%[cl],8), %k[t2]\n\t"   // t2 = end (first: below)
       "movl " RSEQMALLOC_X86_CURRENT "(%[t0],%[cl],8), %k[t1]\n\t"  // t1 = current
-      "cmpw " RSEQMALLOC_X86_END "(%[t0],%[cl],8), %w[t1]\n\t"      // current >= end: full
+      "cmpl %k[t2], %k[t1]\n\t"         // current >= end: full
       "jae %l[fail]\n\t"
       "movq %[item], (%[t0],%[t1],8)\n\t"  // region[current] = item (invisible until commit)
       "incl %k[t1]\n\t"
       "movl %k[t1], " RSEQMALLOC_X86_CURRENT "(%[t0],%[cl],8)\n\t"  // COMMIT: current + 1
       "2:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1)
+      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
       : RSEQMALLOC_X86_FAST_PATH_INPUTS(fp, off), [cl] "r"(cl), [item] "r"(item)
       : "memory", "cc"
       : fail);
@@ -108,19 +114,20 @@ inline __attribute__((always_inline)) bool RseqPop(const SlabFastPath* fp, size_
                                                    void** out) {
   const intptr_t off = RseqOffsetAcquire(fp);
   if (__builtin_expect(off == 0, 0)) return false;
-  uint64_t t0, t1;
+  uint64_t t0, t1, t2;
   void* item;
   asm volatile goto(
       RSEQMALLOC_X86_RSEQ_PROLOGUE("%l[fail]")
       RSEQMALLOC_X86_RSEQ_FIND_REGION
+      "movzwl " RSEQMALLOC_X86_BEGIN "(%[t0],%[cl],8), %k[t2]\n\t" // t2 = begin (first: below)
       "movl " RSEQMALLOC_X86_CURRENT "(%[t0],%[cl],8), %k[t1]\n\t"  // t1 = current
-      "cmpw " RSEQMALLOC_X86_BEGIN "(%[t0],%[cl],8), %w[t1]\n\t"    // current <= begin: empty
+      "cmpl %k[t2], %k[t1]\n\t"         // current <= begin: empty
       "jbe %l[fail]\n\t"
       "movq -8(%[t0],%[t1],8), %[item]\n\t"  // item = region[current - 1]
       "decl %k[t1]\n\t"
       "movl %k[t1], " RSEQMALLOC_X86_CURRENT "(%[t0],%[cl],8)\n\t"  // COMMIT: current - 1
       "2:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [item] "=&r"(item)
+      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [item] "=&r"(item)
       : RSEQMALLOC_X86_FAST_PATH_INPUTS(fp, off), [cl] "r"(cl)
       : "memory", "cc"
       : fail);
@@ -139,8 +146,8 @@ inline size_t RseqPushBatch(const SlabFastPath* fp, size_t cl, void* const* batc
       RSEQMALLOC_X86_RSEQ_PROLOGUE("5f")
       RSEQMALLOC_X86_RSEQ_FIND_REGION
       "leaq 8(%[t0],%[cl],8), %[t1]\n\t"  // t1 = &header[cl]
+      "movzwl 4(%[t1]), %k[k]\n\t"       // k = end (first: see the ordering note)
       "movl (%[t1]), %k[t2]\n\t"         // t2 = current
-      "movzwl 4(%[t1]), %k[k]\n\t"       // k = end
       "subl %k[t2], %k[k]\n\t"           // k = end - current (room)
       "jbe 5f\n\t"                       // no room (or stopped): fail
       "cmpq %[n], %[k]\n\t"
@@ -184,8 +191,8 @@ inline size_t RseqPopBatch(const SlabFastPath* fp, size_t cl, void** batch, size
       RSEQMALLOC_X86_RSEQ_PROLOGUE("5f")
       RSEQMALLOC_X86_RSEQ_FIND_REGION
       "leaq 8(%[t0],%[cl],8), %[t1]\n\t"  // t1 = &header[cl]
+      "movzwl 6(%[t1]), %k[k]\n\t"       // k = begin (first: see the ordering note)
       "movl (%[t1]), %k[t2]\n\t"         // t2 = current
-      "movzwl 6(%[t1]), %k[k]\n\t"       // k = begin
       "negl %k[k]\n\t"
       "addl %k[t2], %k[k]\n\t"           // k = current - begin (items held)
       "jle 5f\n\t"                       // empty (or stopped): fail

@@ -49,6 +49,24 @@ def all_allocators(rseqmalloc_so: str) -> List[Allocator]:
     ]
 
 
+# rseqmalloc keys its per-CPU slots by mm_cid where the kernel has it; the fast-path table also runs
+# each rseqmalloc mode keyed by cpu_id, so that both keys are measured.
+CPU_ID_KEY_ENV = {"RSEQMALLOC_SLOT_KEY": "cpu_id"}
+
+
+def with_cpu_id_key(allocators: List[Allocator]) -> List[Allocator]:
+    """The allocators, each rseqmalloc mode followed by the same mode keyed by cpu_id."""
+    out = []
+    for allocator in allocators:
+        out.append(allocator)
+        if allocator.package is None:
+            out.append(dataclasses.replace(
+                allocator, name=allocator.name + " cpu_id",
+                description=allocator.description + ", slots keyed by cpu_id",
+                extra_env=allocator.extra_env + tuple(CPU_ID_KEY_ENV.items())))
+    return out
+
+
 def select(allocators: List[Allocator], wanted: Optional[List[str]]) -> Tuple[List[Allocator], List[str]]:
     """Returns the allocators to run (wanted ones that exist) and a note for each one skipped."""
     known = {a.name for a in allocators}

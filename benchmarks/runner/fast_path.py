@@ -1,83 +1,236 @@
-"""The single-thread fast path of every allocator, measured the same way for all of them.
+"""The single-thread fast path of every allocator, measured the same way for all of them, down to a
+floor.
 
-The microbenchmark binary's SystemMalloc rows call plain malloc/free (and new/sized delete), so
-under LD_PRELOAD they measure whichever allocator is preloaded, rseqmalloc included. Runs are
-interleaved allocator by allocator, round by round; the table gives the median ns per pair and
-each allocator's ratio to the fastest peer for that size."""
+benchmarks/fast_path/fast_path_loops runs one loop per row (malloc+free of two sizes, new + sized
+delete, a batch of 100 mallocs then 100 frees, a sized free, aligned_alloc, calloc), pinned to one
+CPU and timed in the CPU time of its thread. The runner starts it under each allocator's
+LD_PRELOAD, and under libfloor_malloc.so, whose entry points do nothing: that row is what the calls
+through the PLT, the loop and the timer cost by themselves. Processes are interleaved allocator by
+allocator, round by round; each allocator's number is the median over the rounds, and the table
+gives its ratio to the floor and to the fastest peer."""
 
-import json
-import os
+import csv
+import dataclasses
 import statistics
 import subprocess
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
-SIZES = (16, 64, 256, 1024, 8192)
-FILTER = "BM_MallocFree<SystemMalloc>/(" + "|".join(str(s) for s in SIZES) + ")$"
+from .tables import markdown, text
+
+FLOOR = "floor"
+
+# (name printed by fast_path_loops, column title)
+ROWS = (
+    ("malloc16", "malloc(16)+free"),
+    ("malloc1024", "malloc(1024)+free"),
+    ("new64_sized_delete", "new(64)+sized delete"),
+    ("batch100x64", "100 malloc(64), 100 free"),
+    ("free_sized64", "malloc(64)+free_sized"),
+    ("aligned_alloc64x256", "aligned_alloc(64,256)+free"),
+    ("calloc64", "calloc(1,64)+free"),
+)
 
 
-def parse(benchmarks: List[dict]) -> Dict[int, float]:
-    """ns per malloc+free pair for each size, from Google Benchmark's JSON rows."""
-    out = {}
-    for entry in benchmarks:
-        name = entry.get("name", "")
-        if not name.startswith("BM_MallocFree<SystemMalloc>/"):
+@dataclasses.dataclass
+class Runner:
+    """What the fast-path measurement needs: the loop program and its settings."""
+    binary: str
+    floor_library: str
+    rounds: int
+    pairs: int
+    repetitions: int
+    timeout_s: float = 300
+
+
+def parse(stdout: str) -> Tuple[Dict[str, float], Dict[str, str]]:
+    """ns per pair for each row the allocator could run, and which function each row called."""
+    values: Dict[str, float] = {}
+    via: Dict[str, str] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("ROW "):
             continue
-        size = int(name.rsplit("/", 1)[1])
-        if entry.get("items_per_second"):
-            out[size] = 1e9 / entry["items_per_second"]
-    return out
+        fields = dict(item.partition("=")[::2] for item in line.split()[1:])
+        name = fields.get("name", "")
+        via[name] = fields.get("via", "")
+        try:
+            values[name] = float(fields.get("ns", "-"))
+        except ValueError:
+            pass
+    return values, via
 
 
-def run_once(binary: str, env: Dict[str, str], min_time: float) -> Dict[int, float]:
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run([binary, f"--benchmark_filter={FILTER}", f"--benchmark_min_time={min_time:g}",
-                        f"--benchmark_out={out.name}", "--benchmark_out_format=json"],
-                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        with open(out.name) as f:
-            return parse(json.load(f)["benchmarks"])
+def run_once(runner: Runner, env: Dict[str, str]) -> Tuple[Dict[str, float], Dict[str, str]]:
+    done = subprocess.run([runner.binary, "--pairs", str(runner.pairs),
+                           "--repetitions", str(runner.repetitions)],
+                          env=env, capture_output=True, text=True, timeout=runner.timeout_s)
+    if done.returncode != 0 or "check=ok" not in done.stdout:
+        raise RuntimeError(f"fast_path_loops failed (exit {done.returncode}): "
+                           f"{(done.stderr or done.stdout).strip()[-300:]}")
+    return parse(done.stdout)
 
 
-def medians(samples: Dict[str, List[Dict[int, float]]]) -> Dict[str, Dict[int, float]]:
-    return {name: {size: statistics.median(run[size] for run in runs if size in run)
-                   for size in SIZES if any(size in run for run in runs)}
-            for name, runs in samples.items() if runs}
+@dataclasses.dataclass
+class Result:
+    # allocator -> row -> median ns per pair
+    medians: Dict[str, Dict[str, float]]
+    # allocator -> row -> (fastest, slowest) round
+    spread: Dict[str, Dict[str, Tuple[float, float]]]
+    # allocator -> row -> function called (for the sized free: free_sized, sdallocx, ...)
+    via: Dict[str, Dict[str, str]]
+    peers: List[str]
+    # allocator -> why its loops failed (crash, timeout): it has no row then
+    failures: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def measure(binary: str, allocators, base_env: Dict[str, str], rounds: int,
-            min_time: float) -> Dict[str, Dict[int, float]]:
-    """allocators: objects with .name and .environment(base_env) (see allocators.py)."""
-    samples: Dict[str, List[Dict[int, float]]] = {a.name: [] for a in allocators}
-    for _ in range(rounds):
-        for allocator in allocators:
-            samples[allocator.name].append(run_once(binary, allocator.environment(base_env), min_time))
-    return medians(samples)
+def summarize(samples: Dict[str, List[Dict[str, float]]], via: Dict[str, Dict[str, str]],
+              peers: Sequence[str], failures: Optional[Dict[str, str]] = None) -> Result:
+    failures = failures or {}
+    medians: Dict[str, Dict[str, float]] = {}
+    spread: Dict[str, Dict[str, Tuple[float, float]]] = {}
+    for name, rounds in samples.items():
+        if name in failures or not rounds:
+            continue
+        medians[name], spread[name] = {}, {}
+        for row, _ in ROWS:
+            values = [r[row] for r in rounds if row in r]
+            if values:
+                medians[name][row] = statistics.median(values)
+                spread[name][row] = (min(values), max(values))
+    return Result(medians, spread, via, [p for p in peers if p in medians], failures)
 
 
-def rows(results: Dict[str, Dict[int, float]], peers: Sequence[str]) -> List[Tuple[str, ...]]:
-    """One row per allocator: ns per size, then its worst ratio to the fastest peer."""
-    best = {size: min((results[p][size] for p in peers if size in results.get(p, {})), default=None)
-            for size in SIZES}
+def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> Result:
+    """allocators: objects with .name, .is_peer and .environment(base_env) (see allocators.py).
+    The floor library is added as one more allocator."""
+    contenders = [(a.name, a.environment(base_env)) for a in allocators]
+    floor_env = dict(base_env)
+    floor_env["LD_PRELOAD"] = runner.floor_library
+    contenders.append((FLOOR, floor_env))
+    samples: Dict[str, List[Dict[str, float]]] = {name: [] for name, _ in contenders}
+    via: Dict[str, Dict[str, str]] = {}
+    failures: Dict[str, str] = {}
+    for round_index in range(runner.rounds):
+        # Every allocator once per round, starting with a different one each round.
+        shift = round_index % len(contenders)
+        for name, env in contenders[shift:] + contenders[:shift]:
+            if name in failures:
+                continue
+            try:
+                values, via[name] = run_once(runner, env)
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                failures[name] = str(error)
+                continue
+            samples[name].append(values)
+        if show:
+            show.note(f"fast path: round {round_index + 1}/{runner.rounds} done")
+    return summarize(samples, via, [a.name for a in allocators if a.is_peer], failures)
+
+
+def fastest_peer(result: Result, row: str) -> Tuple[Optional[str], Optional[float]]:
+    candidates = [(result.medians[p][row], p) for p in result.peers if row in result.medians[p]]
+    if not candidates:
+        return None, None
+    value, name = min(candidates)
+    return name, value
+
+
+def ratios(result: Result, name: str, row: str) -> Tuple[Optional[float], Optional[float]]:
+    """(ratio to the floor, ratio to the fastest peer) of one allocator on one row."""
+    value = result.medians.get(name, {}).get(row)
+    if value is None:
+        return None, None
+    floor = result.medians.get(FLOOR, {}).get(row)
+    _, best = fastest_peer(result, row)
+    return (value / floor if floor else None), (value / best if best else None)
+
+
+def _order(result: Result) -> List[str]:
+    names = [n for n in result.medians if n != FLOOR]
+    return names + ([FLOOR] if FLOOR in result.medians else [])
+
+
+def _worst(values: Sequence[Optional[float]]) -> str:
+    present = [v for v in values if v is not None]
+    return f"{max(present):.2f}x" if present else "-"
+
+
+def ns_rows(result: Result) -> List[Tuple[str, ...]]:
+    """Median ns per pair; the last two columns are each allocator's worst ratio over the rows."""
     table = []
-    for name, values in results.items():
-        cells = [name] + [f"{values[s]:.1f}" if s in values else "-" for s in SIZES]
-        ratios = [values[s] / best[s] for s in SIZES if s in values and best[s]]
-        cells.append(f"{max(ratios):.2f}x" if ratios else "-")
+    for name in _order(result):
+        values = result.medians[name]
+        cells = [name] + [f"{values[row]:.2f}" if row in values else "-" for row, _ in ROWS]
+        pairs = [ratios(result, name, row) for row, _ in ROWS]
+        if name == FLOOR:
+            cells += ["1.00x", "-"]
+        else:
+            cells += [_worst([p[0] for p in pairs]), _worst([p[1] for p in pairs])]
         table.append(tuple(cells))
     return table
 
 
-HEADER = ("allocator",) + tuple(f"{s} B" for s in SIZES) + ("worst vs fastest peer",)
+def ratio_rows(result: Result) -> List[Tuple[str, ...]]:
+    """Per row: ratio to the floor / ratio to the fastest peer."""
+    table = []
+    for name in _order(result):
+        if name == FLOOR:
+            continue
+        cells = [name]
+        for row, _ in ROWS:
+            to_floor, to_peer = ratios(result, name, row)
+            cells.append("-" if to_floor is None and to_peer is None else
+                         f"{to_floor or 0:.2f} / {to_peer or 0:.2f}")
+        table.append(tuple(cells))
+    fastest = ["fastest peer"] + [fastest_peer(result, row)[0] or "-" for row, _ in ROWS]
+    table.append(tuple(fastest))
+    return table
 
 
-def markdown_table(table: List[Tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|:--" + "|--:" * (len(HEADER) - 1) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in table]
-    return "\n".join(lines)
+NS_HEADER = ("allocator",) + tuple(title for _, title in ROWS) + ("worst vs floor", "worst vs fastest peer")
+RATIO_HEADER = ("allocator",) + tuple(title for _, title in ROWS)
 
 
-def text_table(table: List[Tuple[str, ...]]) -> str:
-    widths = [max(len(HEADER[i]), *(len(r[i]) for r in table)) for i in range(len(HEADER))]
-    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(cells, widths)))
-                     for cells in [HEADER] + table)
+def sized_free_note(result: Result) -> str:
+    spellings = sorted({f"{name}: {via['free_sized64']}" for name, via in result.via.items()
+                        if via.get("free_sized64") and name != FLOOR})
+    note = "sized free called as " + ", ".join(spellings) + " (none: that allocator has no sized free)"
+    for name, error in sorted(result.failures.items()):
+        note += f"\nFAILED: {name}: {error}"
+    return note
+
+
+def markdown_section(result: Result, runner: Runner) -> str:
+    return "\n".join([
+        f"Median ns per operation pair over {runner.rounds} interleaved round(s) "
+        f"({runner.pairs} pairs x {runner.repetitions} repetitions per round, median of the "
+        "repetitions), each allocator preloaded into benchmarks/fast_path/fast_path_loops, pinned to "
+        "one CPU, CPU time of the thread. `floor` is libfloor_malloc.so, whose malloc and free do "
+        "nothing: the cost of the calls through the PLT.", "",
+        markdown(NS_HEADER, ns_rows(result)), "",
+        "Ratio to the floor / ratio to the fastest peer (below 1 beats every peer):", "",
+        markdown(RATIO_HEADER, ratio_rows(result)), "", sized_free_note(result), ""])
+
+
+def text_section(result: Result) -> str:
+    return "\n".join(["single-thread fast path, median ns per pair (pinned, thread CPU time, "
+                      "floor = do-nothing library):", text(NS_HEADER, ns_rows(result)), "",
+                      "ratio to the floor / to the fastest peer:", text(RATIO_HEADER, ratio_rows(result)),
+                      sized_free_note(result)])
+
+
+def write_csv(path: str, result: Result) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["allocator", "row", "ns_median", "ns_min", "ns_max", "via", "vs_floor",
+                         "vs_fastest_peer", "fastest_peer"])
+        for name in _order(result):
+            for row, _ in ROWS:
+                if row not in result.medians[name]:
+                    continue
+                low, high = result.spread[name][row]
+                to_floor, to_peer = ratios(result, name, row)
+                writer.writerow([name, row, f"{result.medians[name][row]:.3f}", f"{low:.3f}",
+                                 f"{high:.3f}", result.via.get(name, {}).get(row, ""),
+                                 "" if to_floor is None else f"{to_floor:.3f}",
+                                 "" if to_peer is None else f"{to_peer:.3f}",
+                                 fastest_peer(result, row)[0] or ""])

@@ -7,6 +7,8 @@ import re
 import subprocess
 from typing import Dict, List, Optional, Tuple
 
+from . import tables
+
 
 NAME = re.compile(r"^(?P<bench>BM_\w+)<(?P<alloc>RseqMalloc|SystemMalloc)>(?P<args>(/[^_]*?)*?)"
                   r"(?:/real_time)?(?:_(?P<aggregate>median|mean|stddev|cv))?$")
@@ -67,18 +69,11 @@ HEADER = ("microbenchmark", "rseqmalloc ns/op", "system malloc ns/op", "rseqmall
 
 
 def text_table(rows: List[Tuple[str, ...]]) -> str:
-    widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) for i in range(len(HEADER))]
-    lines = []
-    for cells in [HEADER, tuple("-" * w for w in widths)] + rows:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(cells, widths))))
-    return "\n".join(lines)
+    return tables.text(HEADER, rows)
 
 
 def markdown_table(rows: List[Tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|:--|--:|--:|--:|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
+    return tables.markdown(HEADER, rows)
 
 
 def write_csv(path: str, rows: List[Tuple[str, ...]]) -> None:

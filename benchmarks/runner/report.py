@@ -2,9 +2,10 @@
 
 import csv
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .stats import Summary, geometric_mean
+from . import tables
+from .stats import Summary, geometric_mean, versus_each_peer
 
 
 def _seconds(value: Optional[float]) -> str:
@@ -100,9 +101,43 @@ def write_csv(path: str, summaries: Sequence[Summary]) -> None:
             ])
 
 
+def versus_each_peer_table(summaries: Sequence[Summary], metric: str,
+                           allocators: Sequence[str]) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
+    """(header, rows): each of `allocators` divided by every peer, per workload, and the geometric
+    mean over the workloads."""
+    entries = versus_each_peer(summaries, metric, allocators)
+    peers = list(dict.fromkeys(p for _, _, ratios in entries for p in ratios))
+    header = ("workload", "allocator") + tuple(f"/ {p}" for p in peers)
+    rows = [(w, a) + tuple(_ratio(r[p]) for p in peers) for w, a, r in entries]
+    for name in allocators:
+        mine = [r for _, a, r in entries if a == name]
+        if mine:
+            rows.append(("geomean", name) + tuple(_ratio(geometric_mean([r[p] for r in mine]))
+                                                  for p in peers))
+    return header, rows
+
+
+def extra_metrics_table(summaries: Sequence[Summary], workloads) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
+    """(header, rows): the medians of each workload's own RESULT fields (workload.extra_metrics),
+    one column per allocator."""
+    names = list(dict.fromkeys(s.allocator for s in summaries))
+    by_key = {(s.workload, s.allocator): s for s in summaries}
+    rows = []
+    for workload in workloads:
+        for key, title in workload.extra_metrics:
+            cells = []
+            for name in names:
+                s = by_key.get((workload.name, name))
+                value = s.medians.get(key) if s is not None and s.ok else None
+                cells.append("-" if value is None else f"{value:.1f}")
+            rows.append((workload.name, title) + tuple(cells))
+    return ("workload", "median of") + tuple(names), rows
+
+
 def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], notes: Sequence[str],
                    settings: str, table: Sequence[Sequence[str]], plot_file: Optional[str],
-                   micro_markdown: Optional[str], fast_path_markdown: Optional[str] = None) -> None:
+                   sections: Sequence[Tuple[str, str]]) -> None:
+    """sections: (heading, Markdown body) pairs written after the main table and the plot."""
     lines = [f"# {title}", ""]
     lines += [f"* **{key}**: {value}" for key, value in facts]
     lines += ["", settings, ""]
@@ -110,15 +145,57 @@ def write_markdown(path: str, title: str, facts: Sequence[Tuple[str, str]], note
     if notes:
         lines.append("")
     lines += ["Medians over the runs; *vs best* divides by the best (lowest) median among the peers "
-              "(glibc, jemalloc, tcmalloc, mimalloc): 1.00x is the best peer, below 1 beats all of them.",
+              "(glibc, jemalloc, tcmalloc, mimalloc): 1.00x is the best peer, below 1 beats all of them. "
+              "*cpu s* is user + system time of all threads, beside the wall time: on a busy machine "
+              "wall time of threaded workloads swings with the load, CPU time much less.",
               "", markdown_table(table), ""]
     if plot_file:
         lines += [f"![time and peak RSS relative to the best peer]({os.path.basename(plot_file)})", ""]
-    if micro_markdown:
-        lines += ["## Microbenchmarks", "", micro_markdown, ""]
-    if fast_path_markdown:
-        lines += ["## Single-thread fast path of every allocator", "",
-                  "Median ns per malloc+free pair: the microbenchmark's plain-malloc rows run under "
-                  "each allocator's LD_PRELOAD, rounds interleaved.", "", fast_path_markdown, ""]
+    for heading, body in sections:
+        lines += [f"## {heading}", "", body, ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def read_baseline(path: str) -> Dict[Tuple[str, str], Dict[str, float]]:
+    """The medians of an earlier run's results.csv, by (workload, allocator)."""
+    out: Dict[Tuple[str, str], Dict[str, float]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            values = {}
+            for metric in ("wall_s", "cpu_s", "peak_rss_kib"):
+                try:
+                    values[metric] = float(row[f"{metric}_median"])
+                except (KeyError, ValueError):
+                    pass
+            out[(row["workload"], row["allocator"])] = values
+    return out
+
+
+BASELINE_METRICS = (("wall_s", "wall"), ("cpu_s", "cpu"), ("peak_rss_kib", "peak RSS"))
+
+
+def versus_baseline_table(summaries: Sequence[Summary], baseline: Dict[Tuple[str, str], Dict[str, float]],
+                          allocators: Sequence[str]) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
+    """(header, rows): this run's medians divided by the baseline's, per workload, for each of
+    `allocators` (above 1: worse than before), and the geometric mean over the workloads."""
+    header = ("workload", "allocator") + tuple(f"{title} / baseline" for _, title in BASELINE_METRICS)
+    rows: List[Tuple[str, ...]] = []
+    per_allocator: Dict[str, Dict[str, List[float]]] = {}
+    for s in summaries:
+        before = baseline.get((s.workload, s.allocator))
+        if s.allocator not in allocators or not s.ok or not before:
+            continue
+        cells = []
+        for metric, _ in BASELINE_METRICS:
+            now, then = s.medians.get(metric), before.get(metric)
+            ratio = now / then if now and then else None
+            cells.append(_ratio(ratio))
+            if ratio:
+                per_allocator.setdefault(s.allocator, {}).setdefault(metric, []).append(ratio)
+        rows.append((s.workload, s.allocator) + tuple(cells))
+    for name in allocators:
+        if name in per_allocator:
+            rows.append(("geomean", name) + tuple(
+                _ratio(geometric_mean(per_allocator[name].get(metric, []))) for metric, _ in BASELINE_METRICS))
+    return header, rows

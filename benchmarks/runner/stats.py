@@ -37,13 +37,14 @@ def metric_value(m: measure.Measurement, metric: str) -> Optional[float]:
     return measure.result_number(m, metric)
 
 
-def summarize(workload: str, allocator: str, is_peer: bool,
-              runs: Sequence[measure.Measurement]) -> Summary:
+def summarize(workload: str, allocator: str, is_peer: bool, runs: Sequence[measure.Measurement],
+              extra_metrics: Sequence[str] = ()) -> Summary:
+    """Medians (and spreads) of METRICS and of the workload's own RESULT fields in extra_metrics."""
     failures = [m.error for m in runs if not m.ok]
     good = [m for m in runs if m.ok]
     medians: Dict[str, Optional[float]] = {}
     spread: Dict[str, Tuple[float, float]] = {}
-    for metric in METRICS:
+    for metric in tuple(METRICS) + tuple(extra_metrics):
         values = [v for v in (metric_value(m, metric) for m in good) if v is not None]
         medians[metric] = statistics.median(values) if values else None
         if values:
@@ -68,6 +69,28 @@ def add_ratios(summaries: List[Summary]) -> None:
                     continue
                 s.ratios[metric] = value / best.medians[metric]
                 s.best_peer[metric] = best.allocator
+
+
+def versus_each_peer(summaries: Sequence[Summary], metric: str,
+                     allocators: Sequence[str]) -> List[Tuple[str, str, Dict[str, Optional[float]]]]:
+    """For each workload and each of `allocators`: its median divided by each peer's median
+    (not only the best peer's), e.g. rseqmalloc's peak RSS as a fraction of every peer's."""
+    out = []
+    by_key = {(s.workload, s.allocator): s for s in summaries}
+    workloads = list(dict.fromkeys(s.workload for s in summaries))
+    peers = list(dict.fromkeys(s.allocator for s in summaries if s.is_peer))
+    for workload in workloads:
+        for name in allocators:
+            mine = by_key.get((workload, name))
+            if mine is None or not mine.ok or not mine.medians.get(metric):
+                continue
+            ratios: Dict[str, Optional[float]] = {}
+            for peer in peers:
+                other = by_key.get((workload, peer))
+                ok = other is not None and other.ok and other.medians.get(metric)
+                ratios[peer] = mine.medians[metric] / other.medians[metric] if ok else None
+            out.append((workload, name, ratios))
+    return out
 
 
 def geometric_mean(values: Sequence[float]) -> Optional[float]:

@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ElementTree
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runner import allocators, fast_path, measure, micro, plot_svg, report, stats  # noqa: E402
+from runner import allocators, cli, fast_path, measure, micro, plot_svg, report, stats  # noqa: E402
+from runner import workloads  # noqa: E402
 
 HELPER = None
 
@@ -68,6 +69,18 @@ class MeasureTest(unittest.TestCase):
             self.assertIn("timed out", m.error)
             time.sleep(1.5)
             self.assertFalse(os.path.exists(marker))
+
+
+class CpuIdKeyTest(unittest.TestCase):
+    def test_each_rseqmalloc_mode_gets_a_cpu_id_twin(self):
+        chosen = allocators.all_allocators("/lib.so")
+        names = [a.name for a in allocators.with_cpu_id_key(chosen)]
+        self.assertEqual(names[:4], ["rseqmalloc", "rseqmalloc cpu_id", "rseqmalloc-own",
+                                     "rseqmalloc-own cpu_id"])
+        self.assertEqual(len(names), len(chosen) + 2)
+        own_cpu_id = allocators.with_cpu_id_key(chosen)[3].environment({})
+        self.assertEqual(own_cpu_id["RSEQMALLOC_SLOT_KEY"], "cpu_id")
+        self.assertEqual(own_cpu_id["GLIBC_TUNABLES"], "glibc.pthread.rseq=0")
 
 
 class AllocatorsTest(unittest.TestCase):
@@ -131,25 +144,95 @@ class MicroTest(unittest.TestCase):
 
 
 class FastPathTest(unittest.TestCase):
-    def rows(self, name, ns_by_size):
-        return [{"name": f"BM_MallocFree<SystemMalloc>/{size}", "items_per_second": 1e9 / ns}
-                for size, ns in ns_by_size.items()] + [
-                    {"name": "BM_MallocFree<RseqMalloc>/16", "items_per_second": 1.0}]
+    def test_parses_rows_and_the_function_called(self):
+        values, via = fast_path.parse("ROW name=malloc16 ns=5.250 via=standard\n"
+                                      "ROW name=free_sized64 ns=- via=none\nRESULT check=ok\n")
+        self.assertEqual(values, {"malloc16": 5.25})
+        self.assertEqual(via, {"malloc16": "standard", "free_sized64": "none"})
 
-    def test_parses_only_the_plain_malloc_rows(self):
-        parsed = fast_path.parse(self.rows("x", {16: 5.0, 64: 6.0}))
-        self.assertEqual(parsed, {16: 5.0, 64: 6.0})
+    def test_ratios_to_the_floor_and_to_the_fastest_peer(self):
+        samples = {"mine": [{"malloc16": 4.0, "free_sized64": 9.0}, {"malloc16": 6.0, "free_sized64": 11.0},
+                            {"malloc16": 3.3, "free_sized64": 10.0}],
+                   "peer_a": [{"malloc16": 10.0, "free_sized64": 5.0}],
+                   "peer_b": [{"malloc16": 8.0}],  # no sized free: not a candidate on that row
+                   fast_path.FLOOR: [{"malloc16": 3.0, "free_sized64": 2.5}]}
+        result = fast_path.summarize(samples, {}, ["peer_a", "peer_b"])
+        self.assertEqual(result.medians["mine"], {"malloc16": 4.0, "free_sized64": 10.0})
+        self.assertEqual(result.spread["mine"]["malloc16"], (3.3, 6.0))
+        self.assertEqual(fast_path.fastest_peer(result, "malloc16"), ("peer_b", 8.0))
+        self.assertEqual(fast_path.fastest_peer(result, "free_sized64"), ("peer_a", 5.0))
+        to_floor, to_peer = fast_path.ratios(result, "mine", "malloc16")
+        self.assertAlmostEqual(to_floor, 4.0 / 3.0)
+        self.assertAlmostEqual(to_peer, 0.5)
+        table = {r[0]: r for r in fast_path.ns_rows(result)}
+        # mine: worst vs floor is free_sized (10 / 2.5), worst vs peer is free_sized (10 / 5).
+        self.assertEqual(table["mine"][-2:], ("4.00x", "2.00x"))
+        self.assertEqual(list(table)[-1], fast_path.FLOOR)
+        self.assertEqual(table["peer_b"][5], "-")
+        ratio_table = {r[0]: r for r in fast_path.ratio_rows(result)}
+        self.assertEqual(ratio_table["mine"][1], "1.33 / 0.50")
+        self.assertEqual(ratio_table["fastest peer"][1], "peer_b")
+        self.assertNotIn(fast_path.FLOOR, ratio_table)
+        self.assertIn("| mine | 4.00 |", fast_path.markdown(fast_path.NS_HEADER, list(table.values())))
 
-    def test_medians_and_worst_ratio_to_the_fastest_peer(self):
-        samples = {"mine": [{16: 4.0, 64: 9.0}, {16: 6.0, 64: 11.0}, {16: 5.0, 64: 10.0}],
-                   "peer_a": [{16: 10.0, 64: 5.0}], "peer_b": [{16: 8.0, 64: 8.0}]}
-        medians = fast_path.medians(samples)
-        self.assertEqual(medians["mine"], {16: 5.0, 64: 10.0})
-        table = {r[0]: r for r in fast_path.rows(medians, ["peer_a", "peer_b"])}
-        # mine: 16 B at 5.0 vs best peer 8.0 (0.62x), 64 B at 10.0 vs 5.0 (2.00x): worst is 2.00x.
-        self.assertEqual(table["mine"][-1], "2.00x")
-        self.assertEqual(table["peer_b"][-1], "1.60x")
-        self.assertIn("| mine | 5.0 | 10.0 |", fast_path.markdown_table(list(table.values())))
+
+    def test_a_crashing_allocator_is_reported_not_fatal(self):
+        class Fake:
+            def __init__(self, name, preload):
+                self.name, self.is_peer, self.preload = name, True, preload
+            def environment(self, base):
+                return dict(base, FAKE=self.preload)
+        with tempfile.TemporaryDirectory() as tmp:
+            script = os.path.join(tmp, "loops")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\n[ \"$FAKE\" = crash ] && kill -SEGV $$\n"
+                        "echo ROW name=malloc16 ns=4.0 via=standard\necho RESULT check=ok\n")
+            os.chmod(script, 0o755)
+            runner = fast_path.Runner(script, "floor.so", 2, 1000, 1)
+            result = fast_path.measure(runner, [Fake("good", "ok"), Fake("bad", "crash")], {})
+        self.assertEqual(result.medians["good"], {"malloc16": 4.0})
+        self.assertNotIn("bad", result.medians)
+        self.assertIn("bad", result.failures)
+        self.assertIn("FAILED: bad", fast_path.sized_free_note(result))
+
+
+class WorkloadsTest(unittest.TestCase):
+    def test_noisy_workloads_get_ten_runs_in_full_mode_only(self):
+        full = cli.parse_args([])
+        larson, shbench = workloads.select(["larson", "shbench"])
+        self.assertTrue(larson.noisy)
+        self.assertEqual((cli.runs_of(full, larson), cli.runs_of(full, shbench)), (10, 5))
+        quick = cli.parse_args(["--quick"])
+        self.assertEqual(cli.runs_of(quick, larson), quick.runs)
+        # An explicit --runs applies to every workload unless --noisy-runs says otherwise.
+        self.assertEqual(cli.runs_of(cli.parse_args(["--runs", "1"]), larson), 1)
+        self.assertEqual(cli.runs_of(cli.parse_args(["--runs", "1", "--noisy-runs", "12"]), larson), 12)
+
+    def test_fast_path_only_runs_no_microbenchmarks(self):
+        args = cli.parse_args(["--quick", "--fast-path-only", "--micro-filter", "x"])
+        self.assertTrue(args.fast_path)
+        self.assertFalse(args.micro)
+
+    def test_many_threads_has_its_thread_count_and_big_heaps_shrink_in_quick_mode(self):
+        many, heap = workloads.select(["many_threads", "random_access"])
+        command = many.command("bin", 2, 0.5, 0)
+        self.assertEqual(command[command.index("--threads") + 1], str(workloads.MANY_THREADS))
+        self.assertLess(heap.scale_in("quick", 0.15), 0.15)
+        self.assertEqual(heap.scale_in("full", 2.0), 2.0)
+
+    def test_missing_tool_is_skipped_with_a_note_and_missing_binary_reported(self):
+        tool = workloads.Workload("t", "", tool=("some-package", "/nonexistent/tool", lambda t, s: [t]))
+        ours = workloads.Workload("w", "")
+        runnable, missing, notes = workloads.available([tool, ours], "/nonexistent")
+        self.assertEqual(runnable, [])
+        self.assertEqual(missing, [ours.binary("/nonexistent")])
+        self.assertIn("install some-package", notes[0])
+
+    def test_stress_ng_command_checks_its_exit(self):
+        (stress,) = workloads.select(["stress_ng_malloc"])
+        command = " ".join(stress.command("bin", 2, 0.05, 0))
+        self.assertIn("--malloc-ops 500", command)
+        self.assertIn("&& echo RESULT workload=stress_ng_malloc check=ok", command)
 
 
 class OutputTest(unittest.TestCase):
@@ -171,6 +254,32 @@ class OutputTest(unittest.TestCase):
         self.assertEqual(len(rows), 4)
         self.assertEqual(rows[0]["wall_vs_best_peer"], "0.5500")
         self.assertTrue(rows[2]["status"].startswith("FAILED"))
+
+    def test_every_peer_ratio_and_extra_metrics(self):
+        summaries = [stats.summarize("w", "mine", False, [fake(1.0, rss=500, lookup_ns=90)], ["lookup_ns"]),
+                     stats.summarize("w", "p1", True, [fake(2.0, rss=1000, lookup_ns=300)], ["lookup_ns"]),
+                     stats.summarize("w", "p2", True, [fake(2.0, rss=250)], ["lookup_ns"])]
+        header, rows = report.versus_each_peer_table(summaries, "peak_rss_kib", ["mine"])
+        self.assertEqual(header, ("workload", "allocator", "/ p1", "/ p2"))
+        self.assertEqual(rows[0], ("w", "mine", "0.50x", "2.00x"))
+        self.assertEqual(rows[-1], ("geomean", "mine", "0.50x", "2.00x"))
+        heap = workloads.Workload("w", "", extra_metrics=(("lookup_ns", "ns per lookup"),))
+        header, rows = report.extra_metrics_table(summaries, [heap])
+        self.assertEqual(rows, [("w", "ns per lookup", "90.0", "300.0", "-")])
+
+    def test_baseline_ratios_from_an_earlier_results_csv(self):
+        with tempfile.TemporaryDirectory() as out:
+            path = os.path.join(out, "r.csv")
+            report.write_csv(path, self.summaries)
+            baseline = report.read_baseline(path)
+        self.assertAlmostEqual(baseline[("w1", "rseqmalloc")]["wall_s"], 1.1)
+        now = [stats.summarize("w1", "rseqmalloc", False, [fake(2.2, rss=500)]),
+               stats.summarize("w1", "glibc", True, [fake(2.0)])]
+        header, rows = report.versus_baseline_table(now, baseline, ["rseqmalloc"])
+        self.assertEqual(header[2], "wall / baseline")
+        # w2's rseqmalloc failed in the baseline and is absent now: only w1, and its geomean.
+        self.assertEqual(rows[0], ("w1", "rseqmalloc", "2.00x", "1.00x", "0.50x"))
+        self.assertEqual(rows[-1], ("geomean", "rseqmalloc", "2.00x", "1.00x", "0.50x"))
 
     def test_text_table_marks_failures(self):
         table = report.text_table(report.rows(self.summaries))

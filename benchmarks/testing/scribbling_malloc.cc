@@ -1,10 +1,12 @@
 // A deliberately broken allocator for testing the workloads' self-checks: glibc's malloc, except
 // that every kScribbleEvery-th allocation flips a byte in the most recently returned block that is
 // still live, the way an allocator bug that hands out overlapping memory or writes free-list links
-// into live objects would. A workload run under it must fail.
+// into live objects would. A workload run under it must fail. SCRIBBLE_EVERY=N in the environment
+// changes the period, for workloads that make only a few allocations (large_blocks).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 extern "C" {
 void* __libc_malloc(size_t);
@@ -13,7 +15,7 @@ void __libc_free(void*);
 
 namespace {
 
-constexpr uint64_t kScribbleEvery = 997;
+constexpr uint64_t kDefaultScribbleEvery = 997;
 constexpr int kRecent = 8;
 
 // The last few blocks handed out, cleared when freed; guarded by a spin lock because this is
@@ -30,12 +32,22 @@ void Lock() {
 }
 void Unlock() { recent_lock.clear(std::memory_order_release); }
 
+// Read on first use: getenv does not allocate, so it is safe inside malloc.
+uint64_t ScribbleEvery() {
+  static uint64_t every = [] {
+    const char* text = std::getenv("SCRIBBLE_EVERY");
+    uint64_t value = text != nullptr ? std::strtoull(text, nullptr, 10) : 0;
+    return value > 0 ? value : kDefaultScribbleEvery;
+  }();
+  return every;
+}
+
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) void* malloc(size_t size) {
   void* block = __libc_malloc(size);
   if (block == nullptr || size == 0) return block;
-  bool scribble = allocations.fetch_add(1, std::memory_order_relaxed) % kScribbleEvery == 0;
+  bool scribble = allocations.fetch_add(1, std::memory_order_relaxed) % ScribbleEvery() == 0;
   Lock();
   if (scribble) {
     for (int i = 1; i <= kRecent; ++i) {

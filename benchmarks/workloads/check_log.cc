@@ -24,6 +24,15 @@ bool VerifyStamp(CheckLog& log, const void* object, size_t size, uint64_t tag, c
   return false;
 }
 
+StampedObject AllocateStamped(CheckLog& log, size_t size, uint64_t tag) {
+  StampedObject object;
+  object.size = size;
+  object.tag = tag;
+  object.memory = AllocateOrFail(log, size);
+  StampObject(object.memory, size, tag);
+  return object;
+}
+
 void* AllocateOrFail(CheckLog& log, size_t size) {
   void* object = std::malloc(size);
   if (object == nullptr) {

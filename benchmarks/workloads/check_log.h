@@ -24,6 +24,9 @@ class CheckLog {
 // Checks the stamp, recording a failure; returns whether it was intact.
 bool VerifyStamp(CheckLog& log, const void* object, size_t size, uint64_t tag, const char* step);
 
+// Allocates `size` bytes (as AllocateOrFail) and stamps them with `tag`.
+StampedObject AllocateStamped(CheckLog& log, size_t size, uint64_t tag);
+
 // Checks a stamped object's stamp (as VerifyStamp) and frees it.
 void VerifyAndFree(CheckLog& log, const StampedObject& object, const char* step);
 

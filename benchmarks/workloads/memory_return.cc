@@ -7,10 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "benchmarks/workloads/check_log.h"
 #include "benchmarks/workloads/object_stamp.h"
 #include "benchmarks/workloads/rng.h"
+#include "benchmarks/workloads/thread_group.h"
 #include "benchmarks/workloads/workload_options.h"
 #include "benchmarks/workloads/workload_result.h"
 
@@ -28,30 +27,6 @@ namespace {
 using Object = StampedObject;
 
 constexpr size_t kKeepOneIn = 10;
-
-// Steps every thread passes together, in order.
-class Phases {
- public:
-  explicit Phases(int parties) : parties_(parties) {}
-  void ArriveAndWait() {
-    std::unique_lock<std::mutex> guard(lock_);
-    uint64_t generation = generation_;
-    if (++arrived_ == parties_) {
-      arrived_ = 0;
-      ++generation_;
-      changed_.notify_all();
-      return;
-    }
-    changed_.wait(guard, [&] { return generation_ != generation; });
-  }
-
- private:
-  std::mutex lock_;
-  std::condition_variable changed_;
-  int parties_;
-  int arrived_ = 0;
-  uint64_t generation_ = 0;
-};
 
 size_t GrowthSize(Rng& rng) {
   // By bytes about half small objects and half medium ones, with some large ones.

@@ -271,7 +271,7 @@ TEST_F(PerCpuSlabTest, NeverWritesKernelOwnedFields) {
 
 // The same property, enforced by the CPU: hardware write watchpoints on every kernel-owned field
 // of this thread's struct rseq, counting user-mode stores only (the kernel's own updates are not
-// counted). Skipped where perf_event_open is not permitted.
+// counted). Skipped where perf_event_open is not permitted or where breakpoints never fire.
 int OpenWriteWatch(const void* addr, int len) {
   perf_event_attr attr;
   memset(&attr, 0, sizeof(attr));
@@ -294,13 +294,21 @@ uint64_t ReadCount(int fd) {
 
 TEST_F(PerCpuSlabTest, HardwareWatchpointsSeeNoStoreToKernelOwnedFields) {
   if (!usable_) GTEST_SKIP();
-  // Positive control: the mechanism must see a store we make on purpose.
+  // Positive control: the mechanism must see a store we make on purpose. Some hosts accept the
+  // breakpoint but never count a hit (virtual machines whose hypervisor does not pass debug
+  // registers through): there a zero count proves nothing, so the test cannot observe and skips.
   static volatile uint64_t control = 0;
   int fd = OpenWriteWatch(const_cast<uint64_t*>(&control), HW_BREAKPOINT_LEN_8);
   if (fd < 0) GTEST_SKIP() << "perf_event_open(breakpoint): " << strerror(errno);
   for (int i = 0; i < 3; ++i) control = i;
-  EXPECT_EQ(ReadCount(fd), 3u);
+  const uint64_t control_hits = ReadCount(fd);
   close(fd);
+  if (control_hits == 0) {
+    GTEST_SKIP() << "hardware write breakpoints are accepted but never fire on this host "
+                    "(0 hits for 3 deliberate stores): cannot observe stores to struct rseq";
+  }
+  // Once the mechanism works, it must count every store: anything else makes a zero below moot.
+  ASSERT_EQ(control_hits, 3u);
 
   char* area = ThreadRseqArea();
   // Second control, on the area itself: the arming store to rseq_cs (offset 8) is ours and must
@@ -308,7 +316,7 @@ TEST_F(PerCpuSlabTest, HardwareWatchpointsSeeNoStoreToKernelOwnedFields) {
   fd = OpenWriteWatch(area + 8, HW_BREAKPOINT_LEN_8);
   ASSERT_GE(fd, 0) << strerror(errno);
   for (int i = 0; i < 100; ++i) g_slab.Pop(0);
-  EXPECT_GE(ReadCount(fd), 100u);
+  ASSERT_GE(ReadCount(fd), 100u);
   close(fd);
 
   struct Watch {

@@ -10,7 +10,7 @@ set -eu
 if [ -n "${TEST_SRCDIR:-}" ]; then cd "$TEST_SRCDIR/rseqmalloc"; fi
 out=${1:-${TEST_TMPDIR:-$(mktemp -d)}}
 mkdir -p "$out"
-srcs="percpu/fence.cc percpu/per_cpu_slab.cc percpu/possible_cpus.cc percpu/rseq_registration.cc
+srcs="percpu/cpu_mask.cc percpu/fence.cc percpu/per_cpu_slab.cc percpu/possible_cpus.cc percpu/rseq_registration.cc
       percpu/rseq_status.cc percpu/slice_extension.cc tests/percpu/standalone_check.cc"
 flags="-std=c++17 -O2 -Wall -Wextra -Werror -I. -static -pthread"
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Smoke test of the benchmark pipeline: the comparison runner, in its smallest mode, must run every
 # workload under every installed allocator, get numbers for each (not judged: only present), see
-# every workload's self-check pass, and write its table, CSV and plot.
+# every workload's self-check pass, and write its table, CSV and plot, the fast-path table with its
+# floor row, and the per-peer and workload-specific tables.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 bazel build --ui_event_filters=-info --noshow_progress \
   //allocator:librseqmalloc.so //benchmarks/workloads //benchmarks/probe:rseq_status_probe //benchmarks/probe:measured_exec \
-  //benchmarks/micro:alloc_microbenchmark
+  //benchmarks/micro:alloc_microbenchmark //benchmarks/fast_path:all
 bin_dir="$(bazel info bazel-bin 2>/dev/null)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
@@ -28,12 +29,13 @@ rows = list(csv.DictReader(open(os.path.join(out, "results.csv"))))
 workloads = {r["workload"] for r in rows}
 allocators = {r["allocator"] for r in rows}
 problems = []
-if len(workloads) < 9:
+log = open(os.path.join(out, "log")).read()
+expected = 14 if "skipped stress_ng_malloc" not in log else 13
+if len(workloads) < expected:
     problems.append(f"only {len(workloads)} workloads: {sorted(workloads)}")
 for needed in ("rseqmalloc", "rseqmalloc-own", "glibc"):
     if needed not in allocators:
         problems.append(f"no rows for {needed}")
-log = open(os.path.join(out, "log")).read()
 for name in ("jemalloc", "tcmalloc", "mimalloc"):
     if name not in allocators and f"skipped {name}" not in log:
         problems.append(f"{name} neither measured nor reported as skipped")
@@ -56,8 +58,20 @@ if not svg.startswith("<svg") or not svg.rstrip().endswith("</svg>"):
 micro = open(os.path.join(out, "microbenchmarks.csv")).read().splitlines()
 if len(micro) < 2 or micro[1].split(",")[1] in ("", "-"):
     problems.append(f"microbenchmark rows missing: {micro}")
-if "rseq" not in open(os.path.join(out, "results.md")).read():
+markdown = open(os.path.join(out, "results.md")).read()
+if "rseq" not in markdown:
     problems.append("results.md does not state the rseq status")
+for section in ("Peak RSS of rseqmalloc divided by each peer", "% of heap in hugepages",
+                "Single-thread fast path"):
+    if section not in markdown:
+        problems.append(f"results.md has no '{section}'")
+fast = list(csv.DictReader(open(os.path.join(out, "fast_path.csv"))))
+for name in ("floor", "rseqmalloc", "rseqmalloc-own", "glibc"):
+    mine = [r for r in fast if r["allocator"] == name]
+    if len(mine) < 6 or not all(float(r["ns_median"]) > 0 for r in mine):
+        problems.append(f"fast_path.csv: no full set of rows for {name}")
+    if name != "floor" and not all(float(r["vs_floor"]) > 0 for r in mine):
+        problems.append(f"fast_path.csv: {name} has no ratio to the floor")
 for p in problems:
     print("benchmark_smoke: " + p)
 print(f"benchmark_smoke: {len(rows)} rows, {len(workloads)} workloads x {len(allocators)} allocators, "
