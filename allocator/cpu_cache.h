@@ -19,16 +19,31 @@ namespace rseqmalloc {
 // that is both allocated and freed here, for which a larger stack saves trips to the transfer
 // cache), while the slot's byte budget allows. A class that only underflows (a consumer) or
 // only overflows (a producer) gains nothing from a deeper stack and keeps one batch.
-class CpuCache {
+// What free() reads as the class of every pointer until the allocator is initialised: only
+// free(nullptr) (page 0) can legitimately happen then, and it reads class 0.
+inline constexpr uint8_t kNoClassesYet[1] = {0};
+
+class alignas(64) CpuCache {
  public:
-  constexpr CpuCache() = default;
+  constexpr CpuCache() : slab_(kNoClassesYet) {}
   // Reserves the slab. False when rseq cannot be used (the caller falls back).
   bool Init(size_t budget_bytes);
 
   // The fast paths (inlined rseq critical sections). They fail on an empty/full stack, on a
-  // thread that is not registered yet and before Init.
+  // thread that is not registered yet, before Init, and for class 0 (which has no capacity).
   void* Allocate(uint32_t size_class) { return slab_.Pop(size_class); }
+  bool TryAllocate(uint32_t size_class, void** object) { return slab_.TryPop(size_class, object); }
   bool Deallocate(uint32_t size_class, void* object) { return slab_.Push(size_class, object); }
+
+  // free()'s class lookup: the pagemap's flat class array is kept on the fast path's cache line.
+  // Before set_class_map only page 0 (nullptr) may be looked up.
+  void set_class_map(const uint8_t* classes) { slab_.set_client(classes); }
+  uint32_t ClassOf(const void* ptr) const {
+    return static_cast<const uint8_t*>(slab_.client())[PageIdOf(ptr)];
+  }
+
+  // For the allocator's atfork child handler (see PerCpuSlab::AfterForkInChild).
+  void AfterForkInChild() { slab_.AfterForkInChild(); }
 
   // The slow paths. Allocate: nullptr with errno ENOMEM when memory is exhausted. Both return
   // false / nullptr through *usable = false when this thread cannot use the slab at all.
@@ -68,6 +83,7 @@ class CpuCache {
   // Raises the class's capacity in the current slot by up to one batch if the budget allows.
   void MaybeGrow(int slot, uint32_t size_class);
 
+  // First member: its first 64 bytes are the line every malloc and free reads.
   percpu::PerCpuSlab slab_;
   SpinLock drain_lock_;
   size_t budget_ = 0;

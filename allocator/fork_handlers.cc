@@ -44,6 +44,8 @@ void UnlockAllInParent() {
 }
 
 void UnlockAllInChild() {
+  // A slot another thread was setting up at fork() time has nobody left to finish it.
+  g_cpu_cache.AfterForkInChild();
   UnlockAllInParent();
   ReleaseAfterForkInChild();
 }

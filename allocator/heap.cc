@@ -62,6 +62,10 @@ void InitializeSlow() {
     tls_initializing = false;
     return;
   }
+  // Before anything can allocate: free() reads classes from here from now on.
+  const uint8_t* class_map = g_pagemap.ClassMap();
+  if (class_map == nullptr) Fatal("cannot reserve the size-class map at start-up");
+  g_cpu_cache.set_class_map(class_map);
   ParseConfig(environ, &g_config);
   percpu::RseqOptions options;
   options.key = SlotKeyRequestOf(g_config);
@@ -132,8 +136,17 @@ void* AllocateSmallSlow(uint32_t size_class) {
   return AllocateFromThreadCache(size_class);
 }
 
-void DeallocateSlow(void* ptr, uint32_t size_class) {
+void* AllocateMiss(size_t size) {
+  const uint32_t size_class = SizeMap::ClassFor(size);
+  if (size_class == 0) return AllocateLarge(size, 0);
+  return AllocateSmallSlow(size_class);
+}
+
+void DeallocateSlow(void* ptr) noexcept {
   if (ptr == nullptr) return;
+  // The authoritative (bounds-checked) lookup: the hit path's may have read a sized caller's
+  // class, or class 0 for a large or foreign pointer.
+  const uint32_t size_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
   if (size_class != 0) {
     if (!tls_initializing) MaybeReleaseOnSlowPath();
     if (g_front_end == FrontEnd::kPerCpu && !tls_initializing &&

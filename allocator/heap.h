@@ -19,12 +19,21 @@
 
 namespace rseqmalloc {
 
-// Out of line. Small: class known, per-CPU stack empty (or no per-CPU cache on this thread).
+// Out of line: everything the hit paths below do not finish. Every miss of malloc/new/free ends
+// up in AllocateMiss or DeallocateSlow, so these are also where a mode that must see every
+// operation (sampling, guarded allocations) turns the per-CPU cache off for a thread.
+//
+// Small: class known, per-CPU stack empty (or no per-CPU cache on this thread).
 void* AllocateSmallSlow(uint32_t size_class);
+// malloc's miss (stack empty, no per-CPU cache, or a size above the largest class). Takes only
+// the size, which is still in the first argument register, so the hit path's tail call needs
+// no register move; the class is looked up again here.
+void* AllocateMiss(size_t size);
 // Sizes above the largest class, and aligned requests no class can serve.
 void* AllocateLarge(size_t size, size_t alignment);
-// Class known, per-CPU stack full (or no per-CPU cache). size_class 0: large, null or foreign.
-void DeallocateSlow(void* ptr, uint32_t size_class);
+// free's miss: per-CPU stack full, no per-CPU cache, or ptr is nullptr, large or foreign (the
+// class is looked up again here, so callers pass nothing but the pointer).
+void DeallocateSlow(void* ptr) noexcept;
 // alignment is a power of two.
 void* AllocateAligned(size_t size, size_t alignment);
 // Whether a live allocation can take `size` bytes without moving: the same size class for small
@@ -36,35 +45,37 @@ size_t UsableSize(const void* ptr);
 // Initialises the allocator if no call has yet (safe to call any time).
 void EnsureInitialized();
 
-RSEQMALLOC_ALWAYS_INLINE void* Allocate(size_t size) {
-  const uint32_t size_class = SizeMap::ClassFor(size);
-  if (RSEQMALLOC_LIKELY(size_class != 0)) {
-    void* object = g_cpu_cache.Allocate(size_class);
-    if (RSEQMALLOC_LIKELY(object != nullptr)) return object;
-    return AllocateSmallSlow(size_class);
+// The allocation hit path, shared by malloc and operator new: a size compare, a class table
+// load and a pop. Every miss returns miss(size) as a tail call, so the caller needs no frame.
+template <typename Miss>
+RSEQMALLOC_ALWAYS_INLINE void* AllocateWith(size_t size, Miss miss) {
+  if (__builtin_expect(size > kMaxSmallSize, 0)) return miss(size);
+  void* object;
+  if (RSEQMALLOC_LIKELY(g_cpu_cache.TryAllocate(SizeMap::SmallClassFor(size), &object))) {
+    return object;
   }
-  return AllocateLarge(size, 0);
+  return miss(size);
 }
 
+RSEQMALLOC_ALWAYS_INLINE void* Allocate(size_t size) {
+  return AllocateWith(size, [](size_t n) { return AllocateMiss(n); });
+}
+
+// nullptr, large and foreign pointers read class 0, whose stack has no capacity: the push fails
+// and DeallocateSlow sorts them out, so the hit path tests nothing but the push.
 RSEQMALLOC_ALWAYS_INLINE void Deallocate(void* ptr) {
-  // nullptr and pointers the heap does not own map to class 0 and take the slow path.
-  const uint32_t size_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
-  if (RSEQMALLOC_LIKELY(size_class != 0) &&
-      RSEQMALLOC_LIKELY(g_cpu_cache.Deallocate(size_class, ptr))) {
-    return;
-  }
-  DeallocateSlow(ptr, size_class);
+  if (RSEQMALLOC_LIKELY(g_cpu_cache.Deallocate(g_cpu_cache.ClassOf(ptr), ptr))) return;
+  DeallocateSlow(ptr);
 }
 
 // The caller promises that ptr came from an allocation of `size` bytes (C++ sized delete,
-// free_sized): the class then comes from the size, without touching the pagemap.
+// free_sized): the class then comes from the size, without the class map.
 RSEQMALLOC_ALWAYS_INLINE void DeallocateSized(void* ptr, size_t size) {
-  const uint32_t size_class = SizeMap::ClassFor(size);
-  if (RSEQMALLOC_LIKELY(size_class != 0) && RSEQMALLOC_LIKELY(ptr != nullptr) &&
-      RSEQMALLOC_LIKELY(g_cpu_cache.Deallocate(size_class, ptr))) {
+  if (RSEQMALLOC_LIKELY(size <= kMaxSmallSize) && RSEQMALLOC_LIKELY(ptr != nullptr) &&
+      RSEQMALLOC_LIKELY(g_cpu_cache.Deallocate(SizeMap::SmallClassFor(size), ptr))) {
     return;
   }
-  DeallocateSlow(ptr, ptr == nullptr ? 0 : g_pagemap.GetSizeClass(PageIdOf(ptr)));
+  DeallocateSlow(ptr);
 }
 
 }  // namespace rseqmalloc

@@ -70,16 +70,21 @@ __attribute__((noinline)) void* NewFailed(std::size_t size, std::size_t alignmen
   }
 }
 
-RSEQMALLOC_ALWAYS_INLINE void* New(std::size_t size) {
-  void* ptr = Allocate(size);
+// new's miss, reached by a tail call from the hit path (so operator new needs no frame):
+// malloc's miss, then the new-handler loop if that found no memory.
+template <bool kNoThrow>
+__attribute__((noinline)) void* NewMiss(std::size_t size) {
+  void* ptr = rseqmalloc::AllocateMiss(size);
   if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
-  return NewFailed<false>(size, 0);
+  return NewFailed<kNoThrow>(size, 0);
+}
+
+RSEQMALLOC_ALWAYS_INLINE void* New(std::size_t size) {
+  return rseqmalloc::AllocateWith(size, [](std::size_t n) { return NewMiss<false>(n); });
 }
 
 RSEQMALLOC_ALWAYS_INLINE void* NewNoThrow(std::size_t size) {
-  void* ptr = Allocate(size);
-  if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
-  return NewFailed<true>(size, 0);
+  return rseqmalloc::AllocateWith(size, [](std::size_t n) { return NewMiss<true>(n); });
 }
 
 RSEQMALLOC_ALWAYS_INLINE void* NewAligned(std::size_t size, std::align_val_t alignment) {

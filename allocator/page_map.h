@@ -1,11 +1,15 @@
 // The pagemap: page id -> span and page id -> size class, for free() without a size.
 //
-// A two-level radix tree over the 2^35 page ids of a 48-bit address space. The root is a
+// Spans: a two-level radix tree over the 2^35 page ids of a 48-bit address space. The root is a
 // fixed array in .bss (1 MiB of address space, resident only where touched); each leaf covers
-// 2^18 pages (2 GiB of address space) and holds one Span* and one size-class byte per page,
-// in two separate arrays so that the size-class lookup of free() touches one byte, not a
-// pointer's cache line. Leaves come from MetadataAlloc and are never freed, which is what lets
-// readers go without locks: a leaf pointer, once published, stays valid forever.
+// 2^18 pages (2 GiB of address space) and holds one Span* per page. Leaves come from
+// MetadataAlloc and are never freed, which is what lets readers go without locks: a leaf
+// pointer, once published, stays valid forever.
+//
+// Size classes: one flat byte array indexed by page id (2^35 bytes of address space, reserved
+// once with MAP_NORESERVE and never freed; only pages of it that describe used heap pages become
+// resident: one 4 KiB page of classes covers 32 MiB of heap). free() finds a pointer's class with
+// a shift and one byte load (ClassMap()[PageIdOf(p)]), no dependent leaf load.
 #ifndef RSEQMALLOC_ALLOCATOR_PAGE_MAP_H_
 #define RSEQMALLOC_ALLOCATOR_PAGE_MAP_H_
 
@@ -26,7 +30,7 @@ class PageMap {
   static constexpr size_t kLeafLength = size_t{1} << kLeafBits;
   static constexpr size_t kRootLength = size_t{1} << kRootBits;
 
-  constexpr PageMap() : root_{}, leaves_(0) {}
+  constexpr PageMap() : root_{}, classes_(nullptr), leaves_(0) {}
   PageMap(const PageMap&) = delete;
   PageMap& operator=(const PageMap&) = delete;
 
@@ -47,10 +51,15 @@ class PageMap {
 
   // 0 unless the page belongs to a small span whose class was set.
   uint8_t GetSizeClass(PageId p) const {
-    const Leaf* leaf = LeafFor(p);
-    if (leaf == nullptr) return 0;
-    return __atomic_load_n(&leaf->size_class[p & (kLeafLength - 1)], __ATOMIC_RELAXED);
+    if ((p >> kPageIdBits) != 0) return 0;
+    const uint8_t* classes = __atomic_load_n(&classes_, __ATOMIC_ACQUIRE);
+    if (classes == nullptr) return 0;
+    return __atomic_load_n(&classes[p], __ATOMIC_RELAXED);
   }
+
+  // The flat class array (indexable by every page id below 2^35), reserving it on first use;
+  // nullptr if it cannot be reserved. Never moves once returned.
+  const uint8_t* ClassMap();
 
   // The setters require the range to have been Ensure'd (they trap otherwise: writing a page
   // we have no leaf for is a heap bug). Entries are written with relaxed atomic stores so that
@@ -72,7 +81,6 @@ class PageMap {
  private:
   struct Leaf {
     Span* span[kLeafLength];
-    uint8_t size_class[kLeafLength];
   };
 
  public:
@@ -92,6 +100,7 @@ class PageMap {
   }
 
   Leaf* root_[kRootLength];
+  uint8_t* classes_;  // the flat class array (see the top of this file)
   size_t leaves_;
   SpinLock lock_;  // serialises leaf creation only
 };

@@ -49,6 +49,10 @@ class SizeMap {
   // size > kMaxSmallSize. One compare, one select, one byte load: no loop, no division.
   static uint32_t ClassFor(size_t size) {
     if (size > kMaxSmallSize) return 0;
+    return SmallClassFor(size);
+  }
+  // ClassFor for a size the caller already knows is <= kMaxSmallSize (never 0).
+  static uint32_t SmallClassFor(size_t size) {
     return size_class_table::kClassIndex[LookupIndex(size)];
   }
 
@@ -73,7 +77,9 @@ class SizeMap {
   // Index into the lookup table: 8-byte steps up to 1 KiB, 128-byte steps above (offset so
   // that the two ranges are contiguous). Exposed for tests.
   static constexpr size_t LookupIndex(size_t size) {
-    return size <= 1024 ? (size + 7) >> 3 : (size + 127 + (120 << 7)) >> 7;
+    // Small sizes are the common case: lay their path out straight.
+    return __builtin_expect(size <= 1024, 1) ? (size + 7) >> 3
+                                             : (size + 127 + (120 << 7)) >> 7;
   }
 
  private:

@@ -1,13 +1,14 @@
 // Selects the rseq critical sections for the target architecture. Every architecture provides,
 // in namespace rseqmalloc::arch, with identical semantics:
-//   bool   RseqPush(rseq, key, geometry, header_offset, item)
-//   void*  RseqPop(rseq, key, geometry, header_offset)
-//   size_t RseqPushBatch(rseq, key, geometry, header_offset, batch, n)
-//   size_t RseqPopBatch(rseq, key, geometry, header_offset, batch, n)
-//   size_t RseqGrow(rseq, key, geometry, header_offset, want)
-// where rseq is this thread's struct rseq and key points at the u32 field inside it that the
-// slab is indexed by (cpu_id or mm_cid). All fail (false / nullptr / 0) without side effects when
-// cpu_id < 0, the slot index is >= slot_limit, or the slot's state is not exactly kSlotReady.
+//   bool   RseqPush(fast_path, cl, item)
+//   bool   RseqPop(fast_path, cl, &item)
+//   size_t RseqPushBatch(fast_path, cl, batch, n)
+//   size_t RseqPopBatch(fast_path, cl, batch, n)
+//   size_t RseqGrow(fast_path, cl, max_end, want)
+// where fast_path is the slab's SlabFastPath line (arch/slab_layout.h) and cl a class index. All
+// fail (false / 0) without side effects when the slab is disabled (rseq_offset 0), the
+// thread is not registered (cpu_id < 0) or the class's bounds refuse the operation (uninitialised,
+// stopped, full or empty); RseqGrow also fails unless the slot's state is kSlotOpen.
 #ifndef RSEQMALLOC_ARCH_RSEQ_CRITICAL_SECTION_H_
 #define RSEQMALLOC_ARCH_RSEQ_CRITICAL_SECTION_H_
 

@@ -3,14 +3,22 @@
 // A slot is a CPU number or an mm_cid (see CurrentRseqStatus().key). Knows nothing about what
 // the pointers are.
 //
-// Memory: one mmap reservation of NumSlots() regions (arch/slab_layout.h describes a region).
-// Regions are touched only when their slot is first used (CurrentSlot), so resident memory
-// follows the slots actually running.
+// Memory: one mmap reservation of NumSlots() regions of arch::kRegionBytes (arch/slab_layout.h
+// describes a region). Regions are touched only when their slot is first used (CurrentSlot), so
+// resident memory follows the slots actually running. Every key the kernel can hand out
+// (cpu_id or mm_cid, both below the number of possible CPUs) has a region, so the fast path
+// compares no slot limit.
+//
+// The fast paths check no slot state: uninitialised and stopped slots refuse them through their
+// bounds (see arch/slab_layout.h). The state word (open / uninitialised / initialising / stopped)
+// is read by slow paths only.
 #ifndef RSEQMALLOC_PERCPU_PER_CPU_SLAB_H_
 #define RSEQMALLOC_PERCPU_PER_CPU_SLAB_H_
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <atomic>
 
 #include "arch/rseq_critical_section.h"
 #include "arch/slab_layout.h"
@@ -22,6 +30,8 @@ namespace percpu {
 class PerCpuSlab {
  public:
   constexpr PerCpuSlab() = default;
+  // client: the initial SlabFastPath::client word (see set_client).
+  explicit constexpr PerCpuSlab(const void* client) : fast_{0, 0, nullptr, client} {}
   PerCpuSlab(const PerCpuSlab&) = delete;
   PerCpuSlab& operator=(const PerCpuSlab&) = delete;
 
@@ -32,33 +42,28 @@ class PerCpuSlab {
   bool Init(size_t num_classes, const uint16_t* max_capacity);
 
   // Fast paths (rseq critical sections, no call, no atomic RMW, no fence). They fail when the
-  // thread is not registered, the slot is uninitialised or stopped, or the stack is full/empty.
-  bool Push(size_t cl, void* item) {
-    if (__builtin_expect(!Enabled(), 0)) return false;
-    char* rseq = ThreadRseqArea();
-    return arch::RseqPush(rseq, rseq + internal::g_slot_key_offset, &geometry_,
-                          arch::ClassHeaderOffset(cl), item);
-  }
+  // slab is disabled, the thread is not registered, the slot is uninitialised or stopped, or
+  // the stack is full/empty. cl may be any class below NumClasses() (one with no capacity
+  // always fails), so callers need not test for an unused class first.
+  bool Push(size_t cl, void* item) { return arch::RseqPush(&fast_, cl, item); }
+  bool TryPop(size_t cl, void** item) { return arch::RseqPop(&fast_, cl, item); }
   void* Pop(size_t cl) {
-    if (__builtin_expect(!Enabled(), 0)) return nullptr;
-    char* rseq = ThreadRseqArea();
-    return arch::RseqPop(rseq, rseq + internal::g_slot_key_offset, &geometry_,
-                         arch::ClassHeaderOffset(cl));
+    void* item;
+    return TryPop(cl, &item) ? item : nullptr;
   }
   // Pushes up to n items taken from the end of batch; returns how many were pushed.
   size_t PushBatch(size_t cl, void* const* batch, size_t n) {
-    if (__builtin_expect(!Enabled(), 0)) return 0;
-    char* rseq = ThreadRseqArea();
-    return arch::RseqPushBatch(rseq, rseq + internal::g_slot_key_offset, &geometry_,
-                               arch::ClassHeaderOffset(cl), batch, n);
+    return arch::RseqPushBatch(&fast_, cl, batch, n);
   }
   // Pops up to n items into batch[0..k); returns k.
   size_t PopBatch(size_t cl, void** batch, size_t n) {
-    if (__builtin_expect(!Enabled(), 0)) return 0;
-    char* rseq = ThreadRseqArea();
-    return arch::RseqPopBatch(rseq, rseq + internal::g_slot_key_offset, &geometry_,
-                              arch::ClassHeaderOffset(cl), batch, n);
+    return arch::RseqPopBatch(&fast_, cl, batch, n);
   }
+
+  // The word the slab's owner keeps on the fast path's cache line (see SlabFastPath::client).
+  // May be set before Init and whether or not Init succeeds.
+  void set_client(const void* client) { fast_.client = client; }
+  const void* client() const { return fast_.client; }
 
   // Slow paths (never malloc; may spin/yield on a slot another thread is working on).
   // Makes this thread rseq-ready and its current slot initialised; returns it, or -1.
@@ -77,38 +82,53 @@ class PerCpuSlab {
   // Stop slot, fence, empty every class into drain and set all capacities to 0, restart slot.
   void Drain(int slot, DrainHandler drain, void* arg);
 
+  // For the owner's pthread_atfork child handler: a fork() taken while another thread was
+  // initialising a slot leaves it "initialising" with nobody left to finish; this finishes it.
+  // (Stopped slots are the caller's business: see Shrink/Drain above.)
+  void AfterForkInChild();
+
   size_t Length(int slot, size_t cl) const;    // racy read
   size_t Capacity(int slot, size_t cl) const;  // racy read
   size_t NumSlots() const { return num_slots_; }
   // true once Init succeeded in a process where rseq is usable: fast paths can succeed.
-  bool Active() const { return Enabled(); }
+  bool Active() const { return arch::RseqOffsetAcquire(&fast_) != 0; }
   size_t NumClasses() const { return num_classes_; }
   bool SlotInitialized(int slot) const;
 
  private:
-  // The critical sections arm rseq_cs (a store into "this thread's rseq area") before anything
-  // else, so they must not run before the process policy fixed where that area is: a zero
-  // offset would make the store hit the thread control block. slot_limit becomes non-zero only
-  // after a successful RseqProcessInit and Init, and never changes again.
-  bool Enabled() const { return geometry_.slot_limit != 0; }
-  char* Region(int slot) const {
-    return geometry_.base + static_cast<size_t>(slot) * geometry_.region_size;
-  }
+  char* Region(int slot) const { return base_ + (static_cast<size_t>(slot) << arch::kRegionShift); }
   arch::ClassHeader* Header(int slot, size_t cl) const {
     return reinterpret_cast<arch::ClassHeader*>(Region(slot) + arch::ClassHeaderOffset(cl));
   }
+  // Where a stopped slot keeps the end bound of each class until it is restarted.
+  uint16_t* SavedEnds(int slot) const {
+    return reinterpret_cast<uint16_t*>(Region(slot) + saved_ends_offset_);
+  }
   bool ValidSlot(int slot) const {
-    return geometry_.base != nullptr && slot >= 0 && static_cast<size_t>(slot) < num_slots_;
+    return base_ != nullptr && slot >= 0 && static_cast<size_t>(slot) < num_slots_;
   }
   void EnsureSlotInitialized(int slot);
+  void WriteFreshHeaders(int slot);
   bool StopSlot(int slot);     // false if never initialised or the fence failed
   void ResumeSlot(int slot);
 
-  arch::SlabGeometry geometry_{nullptr, 0, 0};
-  const arch::ClassHeader* fresh_headers_ = nullptr;  // headers of a newly initialised slot
+  // First: the line every fast path reads (the object is placed on a 64-byte boundary).
+  arch::SlabFastPath fast_{};
+  char* base_ = nullptr;
+  const uint16_t* begins_ = nullptr;    // per class: first stack word (fixed)
+  const uint16_t* max_ends_ = nullptr;  // per class: begin + max capacity (fixed)
+  size_t saved_ends_offset_ = 0;
   size_t num_classes_ = 0;
   size_t num_slots_ = 0;
+  // Slots being initialised right now (so that AfterForkInChild scans only when one was).
+  std::atomic<uint32_t> initializing_{0};
 };
+
+namespace internal {
+// Test seam: when set, called by the thread that initialises a slot, while the slot is in the
+// "initialising" state (lets a test fork at that moment). Slow path only.
+extern void (*g_slot_setup_hook)(int slot);
+}  // namespace internal
 
 }  // namespace percpu
 }  // namespace rseqmalloc

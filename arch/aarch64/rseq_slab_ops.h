@@ -2,11 +2,15 @@
 //
 // Same skeleton as the x86_64 version (see arch/x86_64/rseq_slab_ops.h for the full story):
 // descriptor 3 in __rseq_cs, abort handler 4 in __rseq_failure preceded by the signature word,
-// 0 = arm rseq_cs, 1 = start_ip, the store just before 2 = the only commit, 5 = failure exit.
-// Differences that matter here:
-//  * the slot state is read with LDAR so that the header loads that follow cannot be satisfied
-//    before it (a remote Shrink/Drain releases the slot with a store-release after rewriting the
-//    headers; x86 gets this ordering for free);
+// 0 = arm rseq_cs, 1 = start_ip, the store just before 2 = the only commit; Push and Pop are
+// `asm goto` and branch to the caller's failure label. Differences that matter here:
+//  * ordering: the bound a fast path tests (end for push, begin for pop) is read with LDARH
+//    before current. Whoever raises a bound (slot initialisation, a remote thread restarting a
+//    stopped slot) writes current and the items first and the bound last with a release store,
+//    so a thread that sees the new bound also sees the current and items that go with it. x86
+//    gets this ordering for free;
+//  * the slab's rseq offset is read with LDAR (RseqOffsetAcquire), pairing with the release that
+//    enables the slab, so the key offset and base read after it are never stale;
 //  * the signature is emitted with .inst so it has instruction endianness, as glibc expects.
 #ifndef RSEQMALLOC_ARCH_AARCH64_RSEQ_SLAB_OPS_H_
 #define RSEQMALLOC_ARCH_AARCH64_RSEQ_SLAB_OPS_H_
@@ -16,13 +20,16 @@
 
 #include "arch/rseq_abi.h"
 #include "arch/slab_layout.h"
+#include "arch/thread_pointer.h"
 
 namespace rseqmalloc {
 namespace arch {
 
 // The "?" section flag puts the descriptor, its pointer and the abort handler in the section
 // group of the code around them (see the x86_64 twin of this macro).
-#define RSEQMALLOC_A64_RSEQ_PROLOGUE                                                 \
+// The registration check (cpu_id < 0) runs before arming, outside the critical section, as on
+// x86_64 (see there): a registration never goes away once made.
+#define RSEQMALLOC_A64_RSEQ_PROLOGUE(FAIL)                                           \
   ".pushsection __rseq_cs, \"aw?\"\n\t"                                              \
   ".balign 32\n\t"                                                                   \
   "3:\n\t"                                                                           \
@@ -34,95 +41,98 @@ namespace arch {
   ".popsection\n\t"                                                                  \
   ".pushsection __rseq_failure, \"ax?\"\n\t"                                         \
   ".inst " RSEQMALLOC_RSEQ_SIG_ASM "\n\t"                                            \
-  "4:\n\t"                             /* abort_ip: restart from the arming store */ \
+  "4:\n\t"                             /* abort_ip: restart from 0 (check, re-arm) */ \
   "b 0f\n\t"                                                                         \
   ".popsection\n\t"                                                                  \
   "0:\n\t"                                                                           \
+  "ldr %w[t0], [%[rseq], #4]\n\t"      /* cpu_id */                                  \
+  "tbnz %w[t0], #31, " FAIL "\n\t"     /* negative: thread not registered */         \
   "adrp %[t0], 3b\n\t"                                                               \
   "add %[t0], %[t0], :lo12:3b\n\t"                                                   \
   "str %[t0], [%[rseq], #8]\n\t"       /* rseq->rseq_cs = &descriptor */             \
   "1:\n\t"                             /* start_ip */
 
-// Leaves the region in %[t0] and &header[cl] in %[t1]; branches to 5f to fail.
-#define RSEQMALLOC_A64_RSEQ_FIND_HEADER                                              \
-  "ldr %w[t0], [%[rseq], #4]\n\t"      /* cpu_id */                                  \
-  "tbnz %w[t0], #31, 5f\n\t"           /* negative: thread not registered */         \
+// Leaves the region in %[t0] and region + 8 * cl (header[cl] - 8) in %[h].
+#define RSEQMALLOC_A64_RSEQ_FIND_REGION                                              \
   "ldr %w[t0], [%[key]]\n\t"           /* slot = cpu_id or mm_cid, zero-extended */  \
-  "ldr %[t1], %[limit]\n\t"                                                          \
-  "cmp %[t0], %[t1]\n\t"                                                             \
-  "b.hs 5f\n\t"                        /* slot >= slot_limit (0 when disabled) */    \
-  "ldr %[t1], %[rsize]\n\t"                                                          \
-  "ldr %[t2], %[base]\n\t"                                                           \
-  "madd %[t0], %[t0], %[t1], %[t2]\n\t" /* t0 = base + slot * region_size */         \
-  "ldar %w[t1], [%[t0]]\n\t"           /* state, acquire */                          \
-  "cmp %w[t1], #1\n\t"                                                               \
-  "b.ne 5f\n\t"                        /* not exactly kSlotReady */                  \
-  "add %[t1], %[t0], %[hoff]\n\t"      /* t1 = &header[cl] */
+  "add %[t0], %[base], %[t0], lsl %[shift]\n\t"  /* t0 = base + (slot << shift) */   \
+  "add %[h], %[t0], %[cl], lsl #3\n\t" /* h = &header[cl] - kClassHeadersOffset */
 
-#define RSEQMALLOC_A64_GEOMETRY_INPUTS(g) \
-  [base] "m"((g)->base), [rsize] "m"((g)->region_size), [limit] "m"((g)->slot_limit)
+#define RSEQMALLOC_A64_FAST_PATH_INPUTS(rseq_area, key_field, fp)                    \
+  [rseq] "r"(rseq_area), [key] "r"(key_field), [base] "r"((fp)->base),               \
+      [shift] "i"(kRegionShift)
 
-inline bool RseqPush(char* rseq, const char* key, const SlabGeometry* g, size_t hoff,
-                     void* item) {
-  uint64_t t0, t1, t2, t3, res;
-  asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_HEADER
-      "ldrh %w[t2], [%[t1]]\n\t"          // t2 = current
-      "ldrh %w[t3], [%[t1], #2]\n\t"      // t3 = end
+inline __attribute__((always_inline)) bool RseqPush(const SlabFastPath* fp, size_t cl,
+                                                    void* item) {
+  const intptr_t off = RseqOffsetAcquire(fp);
+  if (__builtin_expect(off == 0, 0)) return false;
+  char* tp = ThreadPointer();
+  uint64_t t0, h, t2, t3;
+  asm volatile goto(
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("%l[fail]")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
+      "add %[t3], %[h], #12\n\t"          // t3 = &header.end
+      "ldarh %w[t3], [%[t3]]\n\t"         // t3 = end (acquire: before current)
+      "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
       "cmp %w[t2], %w[t3]\n\t"
-      "b.hs 5f\n\t"                       // full
+      "b.hs %l[fail]\n\t"                 // full
       "str %[item], [%[t0], %[t2], lsl #3]\n\t"  // region[current] = item
       "add %w[t2], %w[t2], #1\n\t"
-      "strh %w[t2], [%[t1]]\n\t"          // COMMIT: header.current = current + 1
+      "str %w[t2], [%[h], #8]\n\t"        // COMMIT: header.current = current + 1
       "2:\n\t"
-      "mov %[res], #1\n\t"
-      "b 6f\n\t"
-      "5:\n\t"
-      "mov %[res], #0\n\t"
-      "6:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [res] "=&r"(res)
-      : [rseq] "r"(rseq), [key] "r"(key), [hoff] "r"(hoff), [item] "r"(item),
-        RSEQMALLOC_A64_GEOMETRY_INPUTS(g)
-      : "memory", "cc");
-  return res != 0;
+      : [t0] "=&r"(t0), [h] "=&r"(h), [t2] "=&r"(t2), [t3] "=&r"(t3)
+      : RSEQMALLOC_A64_FAST_PATH_INPUTS(tp + off, tp + fp->key_offset, fp), [cl] "r"(cl),
+        [item] "r"(item)
+      : "memory", "cc"
+      : fail);
+  return true;
+fail:
+  return false;
 }
 
-inline void* RseqPop(char* rseq, const char* key, const SlabGeometry* g, size_t hoff) {
-  uint64_t t0, t1, t2, t3;
-  void* res;
-  asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_HEADER
-      "ldrh %w[t2], [%[t1]]\n\t"          // t2 = current
-      "ldrh %w[t3], [%[t1], #4]\n\t"      // t3 = begin
+inline __attribute__((always_inline)) bool RseqPop(const SlabFastPath* fp, size_t cl,
+                                                   void** out) {
+  const intptr_t off = RseqOffsetAcquire(fp);
+  if (__builtin_expect(off == 0, 0)) return false;
+  char* tp = ThreadPointer();
+  uint64_t t0, h, t2, t3;
+  void* item;
+  asm volatile goto(
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("%l[fail]")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
+      "add %[t3], %[h], #14\n\t"          // t3 = &header.begin
+      "ldarh %w[t3], [%[t3]]\n\t"         // t3 = begin (acquire: before current)
+      "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
       "cmp %w[t2], %w[t3]\n\t"
-      "b.ls 5f\n\t"                       // empty
+      "b.ls %l[fail]\n\t"                 // empty
       "sub %w[t2], %w[t2], #1\n\t"
-      "ldr %[res], [%[t0], %[t2], lsl #3]\n\t"  // res = region[current - 1]
-      "strh %w[t2], [%[t1]]\n\t"          // COMMIT: header.current = current - 1
+      "ldr %[item], [%[t0], %[t2], lsl #3]\n\t"  // item = region[current - 1]
+      "str %w[t2], [%[h], #8]\n\t"        // COMMIT: header.current = current - 1
       "2:\n\t"
-      "b 6f\n\t"
-      "5:\n\t"
-      "mov %[res], #0\n\t"
-      "6:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [res] "=&r"(res)
-      : [rseq] "r"(rseq), [key] "r"(key), [hoff] "r"(hoff), RSEQMALLOC_A64_GEOMETRY_INPUTS(g)
-      : "memory", "cc");
-  return res;
+      : [t0] "=&r"(t0), [h] "=&r"(h), [t2] "=&r"(t2), [t3] "=&r"(t3), [item] "=&r"(item)
+      : RSEQMALLOC_A64_FAST_PATH_INPUTS(tp + off, tp + fp->key_offset, fp), [cl] "r"(cl)
+      : "memory", "cc"
+      : fail);
+  *out = item;
+  return true;
+fail:
+  return false;
 }
 
 // Pushes k = min(n, end - current) items taken from batch[n-k .. n); returns k.
-inline size_t RseqPushBatch(char* rseq, const char* key, const SlabGeometry* g, size_t hoff,
-                            void* const* batch, size_t n) {
-  uint64_t t0, t1, t2, t3, k, src, val;
+inline size_t RseqPushBatch(const SlabFastPath* fp, size_t cl, void* const* batch, size_t n) {
+  const intptr_t off = RseqOffsetAcquire(fp);
+  if (off == 0) return 0;
+  char* tp = ThreadPointer();
+  uint64_t t0, h, t2, t3, k, src, val;
   asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_HEADER
-      "ldrh %w[t2], [%[t1]]\n\t"          // t2 = current
-      "ldrh %w[k], [%[t1], #2]\n\t"       // k = end
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("5f")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
+      "add %[t3], %[h], #12\n\t"
+      "ldarh %w[k], [%[t3]]\n\t"          // k = end (acquire: before current)
+      "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
       "subs %w[k], %w[k], %w[t2]\n\t"     // k = end - current
-      "b.ls 5f\n\t"                       // no room
+      "b.ls 5f\n\t"                       // no room (or stopped)
       "cmp %[k], %[n]\n\t"
       "csel %[k], %[k], %[n], ls\n\t"     // k = min(room, n)
       "cbz %[k], 5f\n\t"
@@ -137,31 +147,34 @@ inline size_t RseqPushBatch(char* rseq, const char* key, const SlabGeometry* g, 
       "add %[t3], %[t3], #1\n\t"
       "cmp %[t3], %[k]\n\t"
       "b.lo 7b\n\t"
-      "strh %w[t2], [%[t1]]\n\t"          // COMMIT: header.current += k
+      "str %w[t2], [%[h], #8]\n\t"        // COMMIT: header.current += k
       "2:\n\t"
       "b 6f\n\t"
       "5:\n\t"
       "mov %[k], #0\n\t"
       "6:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [k] "=&r"(k),
+      : [t0] "=&r"(t0), [h] "=&r"(h), [t2] "=&r"(t2), [t3] "=&r"(t3), [k] "=&r"(k),
         [src] "=&r"(src), [val] "=&r"(val)
-      : [rseq] "r"(rseq), [key] "r"(key), [hoff] "r"(hoff), [batch] "r"(batch), [n] "r"(n),
-        RSEQMALLOC_A64_GEOMETRY_INPUTS(g)
+      : RSEQMALLOC_A64_FAST_PATH_INPUTS(tp + off, tp + fp->key_offset, fp), [cl] "r"(cl),
+        [batch] "r"(batch), [n] "r"(n)
       : "memory", "cc");
   return k;
 }
 
 // Pops k = min(n, current - begin) items into batch[0 .. k); returns k.
-inline size_t RseqPopBatch(char* rseq, const char* key, const SlabGeometry* g, size_t hoff,
-                           void** batch, size_t n) {
-  uint64_t t0, t1, t2, t3, k, val;
+inline size_t RseqPopBatch(const SlabFastPath* fp, size_t cl, void** batch, size_t n) {
+  const intptr_t off = RseqOffsetAcquire(fp);
+  if (off == 0) return 0;
+  char* tp = ThreadPointer();
+  uint64_t t0, h, t2, t3, k, val;
   asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_HEADER
-      "ldrh %w[t2], [%[t1]]\n\t"          // t2 = current
-      "ldrh %w[k], [%[t1], #4]\n\t"       // k = begin
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("5f")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
+      "add %[t3], %[h], #14\n\t"
+      "ldarh %w[k], [%[t3]]\n\t"          // k = begin (acquire: before current)
+      "ldr %w[t2], [%[h], #8]\n\t"        // t2 = current
       "subs %w[k], %w[t2], %w[k]\n\t"     // k = current - begin
-      "b.ls 5f\n\t"                       // empty
+      "b.ls 5f\n\t"                       // empty (or stopped)
       "cmp %[k], %[n]\n\t"
       "csel %[k], %[k], %[n], ls\n\t"     // k = min(held, n)
       "cbz %[k], 5f\n\t"
@@ -174,50 +187,55 @@ inline size_t RseqPopBatch(char* rseq, const char* key, const SlabGeometry* g, s
       "add %[t3], %[t3], #1\n\t"
       "cmp %[t3], %[k]\n\t"
       "b.lo 7b\n\t"
-      "strh %w[t2], [%[t1]]\n\t"          // COMMIT: header.current -= k
+      "str %w[t2], [%[h], #8]\n\t"        // COMMIT: header.current -= k
       "2:\n\t"
       "b 6f\n\t"
       "5:\n\t"
       "mov %[k], #0\n\t"
       "6:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [k] "=&r"(k),
+      : [t0] "=&r"(t0), [h] "=&r"(h), [t2] "=&r"(t2), [t3] "=&r"(t3), [k] "=&r"(k),
         [val] "=&r"(val)
-      : [rseq] "r"(rseq), [key] "r"(key), [hoff] "r"(hoff), [batch] "r"(batch), [n] "r"(n),
-        RSEQMALLOC_A64_GEOMETRY_INPUTS(g)
+      : RSEQMALLOC_A64_FAST_PATH_INPUTS(tp + off, tp + fp->key_offset, fp), [cl] "r"(cl),
+        [batch] "r"(batch), [n] "r"(n)
       : "memory", "cc");
   return k;
 }
 
-// Raises header.end by k = min(want, max_end - end); returns k.
-inline size_t RseqGrow(char* rseq, const char* key, const SlabGeometry* g, size_t hoff,
-                       size_t want) {
-  uint64_t t0, t1, t2, k;
+// Raises header.end by k = min(want, max_end - end); returns k. Reads the slot state inside the
+// critical section (acquire) and fails unless the slot is open, so it cannot undo a stop.
+inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t want) {
+  const intptr_t off = RseqOffsetAcquire(fp);
+  if (off == 0) return 0;
+  char* tp = ThreadPointer();
+  uint64_t t0, h, t2, k;
   asm volatile(
-      RSEQMALLOC_A64_RSEQ_PROLOGUE
-      RSEQMALLOC_A64_RSEQ_FIND_HEADER
-      "ldrh %w[t2], [%[t1], #2]\n\t"      // t2 = end
-      "ldrh %w[k], [%[t1], #6]\n\t"       // k = max_end
-      "subs %w[k], %w[k], %w[t2]\n\t"     // k = headroom
+      RSEQMALLOC_A64_RSEQ_PROLOGUE("5f")
+      RSEQMALLOC_A64_RSEQ_FIND_REGION
+      "ldar %w[t2], [%[t0]]\n\t"          // state, acquire
+      "cmp %w[t2], %[open]\n\t"
+      "b.ne 5f\n\t"                       // not open: stopped or initialising
+      "ldrh %w[t2], [%[h], #12]\n\t"      // t2 = end
+      "subs %[k], %[max_end], %[t2]\n\t"  // k = headroom
       "b.ls 5f\n\t"
       "cmp %[k], %[want]\n\t"
       "csel %[k], %[k], %[want], ls\n\t"  // k = min(headroom, want)
       "cbz %[k], 5f\n\t"
       "add %w[t2], %w[t2], %w[k]\n\t"
-      "strh %w[t2], [%[t1], #2]\n\t"      // COMMIT: header.end += k
+      "strh %w[t2], [%[h], #12]\n\t"      // COMMIT: header.end += k
       "2:\n\t"
       "b 6f\n\t"
       "5:\n\t"
       "mov %[k], #0\n\t"
       "6:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [k] "=&r"(k)
-      : [rseq] "r"(rseq), [key] "r"(key), [hoff] "r"(hoff), [want] "r"(want),
-        RSEQMALLOC_A64_GEOMETRY_INPUTS(g)
+      : [t0] "=&r"(t0), [h] "=&r"(h), [t2] "=&r"(t2), [k] "=&r"(k)
+      : RSEQMALLOC_A64_FAST_PATH_INPUTS(tp + off, tp + fp->key_offset, fp), [cl] "r"(cl),
+        [max_end] "r"(max_end), [want] "r"(want), [open] "i"(kSlotOpen)
       : "memory", "cc");
   return k;
 }
 
-#undef RSEQMALLOC_A64_GEOMETRY_INPUTS
-#undef RSEQMALLOC_A64_RSEQ_FIND_HEADER
+#undef RSEQMALLOC_A64_FAST_PATH_INPUTS
+#undef RSEQMALLOC_A64_RSEQ_FIND_REGION
 #undef RSEQMALLOC_A64_RSEQ_PROLOGUE
 
 }  // namespace arch

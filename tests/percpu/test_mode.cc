@@ -2,7 +2,11 @@
 
 #include <sched.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 namespace rseqmalloc {
 namespace percpu {
@@ -57,6 +61,27 @@ int PinToOneCpu() {
 
 void UnpinFromCpu() {
   if (g_have_original) sched_setaffinity(0, sizeof(g_original_mask), &g_original_mask);
+}
+
+int WaitChildWithDeadline(int pid, double deadline_s) {
+  auto seconds = [] {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<double>(t.tv_sec) + t.tv_nsec * 1e-9;
+  };
+  const double end = seconds() + deadline_s;
+  for (;;) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (seconds() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    usleep(10000);
+  }
 }
 
 }  // namespace testing

@@ -23,6 +23,9 @@ const char* RequestedKey();
 int PinToOneCpu();
 // Restores the affinity to every CPU in the process' original mask.
 void UnpinFromCpu();
+// Waits for child pid up to deadline_s seconds: its exit code (128 + signal if killed), or -1
+// after killing it when it is still running then (a hang becomes a failure, not a timeout).
+int WaitChildWithDeadline(int pid, double deadline_s);
 
 }  // namespace testing
 }  // namespace percpu
