@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Turns the guest log of benchmarks/slice_extension/run.sh into a Markdown table: per grant
+length and extension setting, the medians over the interleaved runs of throughput and latency
+quantiles, and the kernel's and the allocator's slice-extension counters summed over the runs (context switches: medians per run).
+
+    summarize.py GUEST.log
+"""
+import statistics
+import sys
+
+
+def parse(line):
+    fields = {}
+    for word in line.split():
+        if "=" in word and not word.startswith("status"):
+            key, _, value = word.partition("=")
+            fields[key] = value
+    return fields
+
+
+def main(path):
+    runs = {}
+    for line in open(path, errors="replace"):
+        line = line.strip()
+        if not line.startswith("SLICERUN ") or " ok=1 " not in line:
+            continue
+        f = parse(line)
+        runs.setdefault((int(f["nsec"] or 0), int(f["ext"])), []).append(f)
+    if not runs:
+        print("no successful SLICERUN lines in", path)
+        return 1
+
+    def med(rs, key):
+        return statistics.median(float(r[key]) for r in rs)
+
+    def total(rs, key):
+        return sum(int(r[key]) for r in rs)
+
+    print("| grant | extension | runs | calls/s (median) | slow-path p50 / p99 / p99.9 (µs) "
+          "| all calls p99 / p99.9 (µs) | slow fraction | kernel grants / revoked / expired / yields "
+          "| allocator requests / grants / yields | context switches vol. / invol. |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (nsec, ext), rs in sorted(runs.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        us = lambda key: "%.1f" % (med(rs, key) / 1000)
+        print("| %g µs | %s | %d | %.3g M | %s / %s / %s | %s / %s | %.4f | %d / %d / %d / %d | %d / %d / %d | %d / %d |" % (
+            nsec / 1000, "on" if ext else "off", len(rs), med(rs, "ops_per_s") / 1e6,
+            us("slow_p50_ns"), us("slow_p99_ns"), us("slow_p999_ns"), us("all_p99_ns"),
+            us("all_p999_ns"), med(rs, "slow_fraction"), total(rs, "k_sgrant"),
+            total(rs, "k_srevok"), total(rs, "k_sexpir"), total(rs, "k_syield"),
+            total(rs, "requests"), total(rs, "grants"), total(rs, "yields"),
+            med(rs, "nvcsw"), med(rs, "nivcsw")))
+    print()
+    for nsec in sorted({k[0] for k in runs}):
+        on, off = runs.get((nsec, 1)), runs.get((nsec, 0))
+        if on and off:
+            print("grant %g µs: on/off calls/s %.3f, slow-path p99 %.3f, p99.9 %.3f (medians; "
+                  "per-run on/off throughput ratios %s)" % (
+                      nsec / 1000, med(on, "ops_per_s") / med(off, "ops_per_s"),
+                      med(on, "slow_p99_ns") / med(off, "slow_p99_ns"),
+                      med(on, "slow_p999_ns") / med(off, "slow_p999_ns"),
+                      " ".join("%.2f" % (float(a["ops_per_s"]) / float(b["ops_per_s"]))
+                               for a, b in zip(on, off))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
