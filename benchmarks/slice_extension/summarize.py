@@ -18,6 +18,10 @@ def parse(line):
     return fields
 
 
+def grant(nsec):
+    return "%g µs" % (nsec / 1000) if nsec else "n/a"
+
+
 def main(path):
     runs = {}
     for line in open(path, errors="replace"):
@@ -42,8 +46,8 @@ def main(path):
     print("|---|---|---|---|---|---|---|---|---|---|")
     for (nsec, ext), rs in sorted(runs.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
         us = lambda key: "%.1f" % (med(rs, key) / 1000)
-        print("| %g µs | %s | %d | %.3g M | %s / %s / %s | %s / %s | %.4f | %d / %d / %d / %d | %d / %d / %d | %d / %d |" % (
-            nsec / 1000, "on" if ext else "off", len(rs), med(rs, "ops_per_s") / 1e6,
+        print("| %s | %s | %d | %.3g M | %s / %s / %s | %s / %s | %.4f | %d / %d / %d / %d | %d / %d / %d | %d / %d |" % (
+            grant(nsec), "on" if ext else "off", len(rs), med(rs, "ops_per_s") / 1e6,
             us("slow_p50_ns"), us("slow_p99_ns"), us("slow_p999_ns"), us("all_p99_ns"),
             us("all_p999_ns"), med(rs, "slow_fraction"), total(rs, "k_sgrant"),
             total(rs, "k_srevok"), total(rs, "k_sexpir"), total(rs, "k_syield"),
@@ -53,13 +57,15 @@ def main(path):
     for nsec in sorted({k[0] for k in runs}):
         on, off = runs.get((nsec, 1)), runs.get((nsec, 0))
         if on and off:
-            print("grant %g µs: on/off calls/s %.3f, slow-path p99 %.3f, p99.9 %.3f (medians; "
-                  "per-run on/off throughput ratios %s)" % (
-                      nsec / 1000, med(on, "ops_per_s") / med(off, "ops_per_s"),
+            # Runs of the same repetition ran back to back, so their ratio cancels slow drift
+            # in the host's load.
+            pairs = [float(a["ops_per_s"]) / float(b["ops_per_s"]) for a, b in zip(on, off)]
+            print("grant %s: on/off calls/s %.3f (ratio of medians), %.3f (median of the "
+                  "per-repetition ratios, range %.2f-%.2f); slow-path p99 %.3f, p99.9 %.3f" % (
+                      grant(nsec), med(on, "ops_per_s") / med(off, "ops_per_s"),
+                      statistics.median(pairs), min(pairs), max(pairs),
                       med(on, "slow_p99_ns") / med(off, "slow_p99_ns"),
-                      med(on, "slow_p999_ns") / med(off, "slow_p999_ns"),
-                      " ".join("%.2f" % (float(a["ops_per_s"]) / float(b["ops_per_s"]))
-                               for a, b in zip(on, off))))
+                      med(on, "slow_p999_ns") / med(off, "slow_p999_ns")))
     return 0
 
 
