@@ -28,7 +28,11 @@ inline void* Calloc(size_t count, size_t size) {
     return nullptr;
   }
   void* ptr = Allocate(bytes);
-  if (ptr != nullptr) memset(ptr, 0, bytes);
+  if (ptr == nullptr) return nullptr;
+  // A large block carved from released or fresh pages reads zero already: clearing it would
+  // only make all of it resident (glibc skips the clear for fresh mmap'd chunks too).
+  if (bytes > kMaxSmallSize && g_pagemap.GetSpan(PageIdOf(ptr))->zeroed) return ptr;
+  memset(ptr, 0, bytes);
   return ptr;
 }
 

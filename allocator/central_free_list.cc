@@ -59,7 +59,7 @@ int CentralFreeList::TakeLocked(void** batch, int n) {
 }
 
 Span* CentralFreeList::NewSpan() {
-  Span* span = g_page_heap.New(pages_per_span_);
+  Span* span = g_page_heap.NewSmall(pages_per_span_);
   if (span == nullptr) return nullptr;
   span->state = Span::State::kSmall;
   span->size_class = static_cast<uint8_t>(size_class_);
@@ -99,12 +99,32 @@ int CentralFreeList::RemoveRange(void** batch, int n) {
 }
 
 void CentralFreeList::InsertRange(void* const* batch, int n) {
+  // Callers pass at most a batch and one object; larger ranges go in chunks so that the
+  // span array below stays on the stack.
+  while (n > kMaxInsertChunk) {
+    InsertChunk(batch, kMaxInsertChunk);
+    batch += kMaxInsertChunk;
+    n -= kMaxInsertChunk;
+  }
+  if (n > 0) InsertChunk(batch, n);
+}
+
+void CentralFreeList::InsertChunk(void* const* batch, int n) {
+  // The pagemap walk is a few dependent loads per object, mostly cache misses: done before
+  // the lock is taken, so that CPUs waiting for the lock do not wait for them too. The span
+  // of an object the caller still owns cannot go away meanwhile (it has a live object); a
+  // double free or foreign pointer is caught under the lock below.
+  Span* spans[kMaxInsertChunk];
+  for (int i = 0; i < n; ++i) {
+    spans[i] = g_pagemap.GetSpan(PageIdOf(batch[i]));
+    if (spans[i] != nullptr) __builtin_prefetch(spans[i], /*rw=*/1);
+  }
   SpanList empty;  // spans whose last object came back, returned after the lock is dropped
   {
     LockedSection section(&lock_);
     for (int i = 0; i < n; ++i) {
       void* object = batch[i];
-      Span* span = g_pagemap.GetSpan(PageIdOf(object));
+      Span* span = spans[i];
       if (span == nullptr || span->state != Span::State::kSmall ||
           span->size_class != size_class_ || span->allocated == 0) {
         Fatal("free(): invalid pointer or double free of %p (size class %u)", object,
@@ -113,16 +133,22 @@ void CentralFreeList::InsertRange(void* const* batch, int n) {
       *static_cast<void**>(object) = span->free_objects;
       span->free_objects = object;
       --span->allocated;
-      ++free_objects_;
-      if (span->occupancy_bin != kNoBin) bins_[span->occupancy_bin].Remove(span);
+      // Bins move only when the occupancy crosses a bin boundary: relinking a span on every
+      // object would write its neighbours' list links (more lines pulled in under the lock).
       if (span->allocated == 0) {
+        if (span->occupancy_bin != kNoBin) bins_[span->occupancy_bin].Remove(span);
         span->occupancy_bin = kNoBin;
-        free_objects_ -= span->capacity;
+        free_objects_ -= span->capacity - 1;
         --spans_;
         empty.Insert(span);
-      } else {
-        span->occupancy_bin = static_cast<uint8_t>(BinOf(span));
-        bins_[span->occupancy_bin].Insert(span);
+        continue;
+      }
+      ++free_objects_;
+      const uint8_t bin = static_cast<uint8_t>(BinOf(span));
+      if (bin != span->occupancy_bin) {
+        if (span->occupancy_bin != kNoBin) bins_[span->occupancy_bin].Remove(span);
+        span->occupancy_bin = bin;
+        bins_[bin].Insert(span);
       }
     }
   }

@@ -36,9 +36,13 @@ class CentralFreeList {
 
  private:
   static constexpr int kBins = 8;
+  // Objects whose spans are looked up (before the lock) in one go by InsertRange.
+  static constexpr int kMaxInsertChunk = 128;
   int BinOf(const Span* span) const;
   // Moves objects from spans to batch under the lock. Returns the count.
   int TakeLocked(void** batch, int n);
+  // InsertRange for at most kMaxInsertChunk objects: one locked section.
+  void InsertChunk(void* const* batch, int n);
   // Asks the page heap for a new span and prepares it for this class (outside the lock).
   Span* NewSpan();
 

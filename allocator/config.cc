@@ -2,6 +2,7 @@
 
 #include "allocator/common.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "allocator/diagnostics.h"
@@ -63,6 +64,33 @@ bool ParseMillis(const char* value, uint32_t low, uint32_t high, uint32_t* out) 
   return true;
 }
 
+// A whole number within [low, high], no suffix.
+bool ParseNumber(const char* value, uint32_t low, uint32_t high, uint32_t* out) {
+  return ParseMillis(value, low, high, out);
+}
+
+// A signal by number (1..64) or name (USR1, SIGUSR2, HUP, ...).
+bool ParseSignal(const char* value, int* out) {
+  uint32_t number;
+  if (ParseNumber(value, 1, 64, &number)) {
+    *out = static_cast<int>(number);
+    return true;
+  }
+  if (!strncmp(value, "SIG", 3)) value += 3;
+  static const struct {
+    const char* name;
+    int number;
+  } kSignals[] = {{"HUP", SIGHUP}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"PROF", SIGPROF},
+                  {"URG", SIGURG}, {"WINCH", SIGWINCH}};
+  for (const auto& signal : kSignals) {
+    if (!strcmp(value, signal.name)) {
+      *out = signal.number;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool ParseSlotKey(const char* value, SlotKeyChoice* out) {
   if (!strcmp(value, "auto")) *out = SlotKeyChoice::kAuto;
   else if (!strcmp(value, "mm_cid")) *out = SlotKeyChoice::kMmCid;
@@ -86,6 +114,19 @@ bool Apply(const char* name, size_t name_len, const char* value, Config* config,
   else if (is("RELEASE_THREAD")) *valid = ParseBool(value, &config->release_thread);
   else if (is("RELEASE_PERIOD_MS"))
     *valid = ParseMillis(value, 10, 3600000, &config->release_period_ms);
+  else if (is("PROFILE")) *valid = ParseBool(value, &config->profile);
+  else if (is("PROFILE_SAMPLE_BYTES")) {
+    size_t bytes = 0;
+    *valid = ParseBytes(value, &bytes) && bytes >= 1 && bytes <= (size_t{1} << 40);
+    if (*valid) config->profile_sample_bytes = bytes;
+  } else if (is("PROFILE_SIGNAL")) *valid = ParseSignal(value, &config->profile_signal);
+  else if (is("PROFILE_AT_EXIT")) *valid = ParseBool(value, &config->profile_at_exit);
+  else if (is("PROFILE_PREFIX")) {
+    *valid = *value != '\0' && strlen(value) < 400;
+    if (*valid) config->profile_prefix = value;
+  } else if (is("GUARD")) *valid = ParseBool(value, &config->guard);
+  else if (is("GUARD_PERCENT")) *valid = ParseNumber(value, 0, 100, &config->guard_percent);
+  else if (is("GUARD_MAX")) *valid = ParseNumber(value, 1, 4096, &config->guard_max);
   else return false;
   return true;
 }

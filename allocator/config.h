@@ -20,6 +20,16 @@ struct Config {
   bool background = true;           // RSEQMALLOC_BACKGROUND: release idle memory by decay
   bool release_thread = false;      // RSEQMALLOC_RELEASE_THREAD: a thread ticks the decay
   uint32_t release_period_ms = 1000;  // RSEQMALLOC_RELEASE_PERIOD_MS: decay period (10..3600000)
+  // Heap profiling and guarded sampling (docs/profiling.md). Any of the first four, or GUARD,
+  // turns sampling on for the whole run.
+  bool profile = false;                  // RSEQMALLOC_PROFILE: sample allocations
+  size_t profile_sample_bytes = 2 << 20; // RSEQMALLOC_PROFILE_SAMPLE_BYTES: mean interval
+  int profile_signal = 0;                // RSEQMALLOC_PROFILE_SIGNAL: write profiles on it
+  bool profile_at_exit = false;          // RSEQMALLOC_PROFILE_AT_EXIT: write profiles at exit
+  const char* profile_prefix = "rseqmalloc";  // RSEQMALLOC_PROFILE_PREFIX: profile file names
+  bool guard = false;                    // RSEQMALLOC_GUARD: guard some samples
+  uint32_t guard_percent = 2;            // RSEQMALLOC_GUARD_PERCENT: of samples (0..100)
+  uint32_t guard_max = 64;               // RSEQMALLOC_GUARD_MAX: live guarded objects (1..4096)
 };
 
 // Parses the environment into *config without allocating. Unknown RSEQMALLOC_* names and bad

@@ -119,9 +119,14 @@ void Fatal(const char* format, ...) {
 size_t FormatTo(char* buf, size_t size, const char* format, ...) {
   va_list args;
   va_start(args, format);
+  const size_t len = VFormatTo(buf, size, format, args);
+  va_end(args);
+  return len;
+}
+
+size_t VFormatTo(char* buf, size_t size, const char* format, va_list args) {
   Sink sink{buf, size};
   Format(sink, format, args);
-  va_end(args);
   sink.Finish();
   return sink.len;
 }

@@ -1,6 +1,7 @@
 #ifndef RSEQMALLOC_ALLOCATOR_DIAGNOSTICS_H_
 #define RSEQMALLOC_ALLOCATOR_DIAGNOSTICS_H_
 
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 
@@ -21,6 +22,7 @@ void Log(const char* format, ...) __attribute__((format(printf, 1, 2)));
 // Formats like Log into buf (always NUL-terminated when size > 0); returns the full length.
 size_t FormatTo(char* buf, size_t size, const char* format, ...)
     __attribute__((format(printf, 3, 4)));
+size_t VFormatTo(char* buf, size_t size, const char* format, va_list args);
 
 }  // namespace rseqmalloc
 

@@ -3,6 +3,7 @@
 #include "allocator/cpu_cache.h"
 #include "allocator/heap.h"
 #include "allocator/memory_release.h"
+#include "allocator/profile/profiler.h"
 #include "allocator/rseqmalloc.h"
 #include "allocator/statistics.h"
 
@@ -41,6 +42,21 @@ int rseqmalloc_set_background_release(int on) {
 int rseqmalloc_start_release_thread(void) {
   rseqmalloc::EnsureInitialized();
   return rseqmalloc::StartReleaseThread() ? 1 : 0;
+}
+
+int rseqmalloc_profile_write(int kind, int fd) {
+  rseqmalloc::EnsureInitialized();
+  return rseqmalloc::profile::WriteProfileTo(kind, fd);
+}
+
+size_t rseqmalloc_profile_format(int kind, char* buf, size_t size) {
+  rseqmalloc::EnsureInitialized();
+  return rseqmalloc::profile::FormatProfileInto(kind, buf, size);
+}
+
+void rseqmalloc_profile_start_window(void) {
+  rseqmalloc::EnsureInitialized();
+  rseqmalloc::profile::StartGrowthWindow();
 }
 
 }  // extern "C"

@@ -6,6 +6,7 @@
 #include "allocator/diagnostics.h"
 #include "allocator/memory_release.h"
 #include "allocator/page_heap.h"
+#include "allocator/profile/profiler.h"
 #include "allocator/thread_cache.h"
 #include "allocator/transfer_cache.h"
 
@@ -26,9 +27,11 @@ void LockAll() {
   }
   ThreadCachePoolLock().Lock();
   g_page_heap.LockAllForFork();
+  profile::LockForFork();  // never held together with another allocator lock
 }
 
 void UnlockAllInParent() {
+  profile::UnlockAfterFork();
   g_page_heap.UnlockAllAfterFork();
   ThreadCachePoolLock().Unlock();
   for (uint32_t cl = kNumClasses - 1; cl >= 1; --cl) {

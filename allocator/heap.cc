@@ -10,6 +10,7 @@
 #include "allocator/fork_handlers.h"
 #include "allocator/memory_release.h"
 #include "allocator/page_heap.h"
+#include "allocator/profile/profiler.h"
 #include "allocator/span.h"
 #include "allocator/spin_lock.h"
 #include "allocator/statistics.h"
@@ -71,7 +72,9 @@ void InitializeSlow() {
   for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
     if (!g_transfer_caches[cl].Init(cl, shards)) Fatal("cannot map metadata at start-up");
   }
-  const bool per_cpu = rseq && g_cpu_cache.Init(g_config.cpu_cache_bytes);
+  // [profile hook] Sampling needs every allocation on the slow path: no per-CPU front end.
+  const bool sampling = profile::Init(g_config);
+  const bool per_cpu = rseq && !sampling && g_cpu_cache.Init(g_config.cpu_cache_bytes);
   __atomic_store_n(&g_front_end, per_cpu ? FrontEnd::kPerCpu : FrontEnd::kThread,
                    __ATOMIC_RELEASE);
   g_init_lock.Unlock();
@@ -80,6 +83,7 @@ void InitializeSlow() {
   InstallForkHandlers();
   SetBackgroundRelease(g_config.background);
   if (g_config.stats_at_exit) atexit(PrintStatisticsAtExit);
+  profile::StartTriggers(g_config);  // [profile hook]
   tls_initializing = false;
   if (g_config.verbose) {
     char line[256];
@@ -116,6 +120,10 @@ void* AllocateSmallSlow(uint32_t size_class) {
   EnsureInitialized();
   if (tls_initializing) return AllocateUncached(size_class);
   MaybeReleaseOnSlowPath();
+  // [profile hook] Counts the bytes; a sample comes back already allocated.
+  if (profile::g_sampling) {
+    if (void* sample = profile::SampleSmall(size_class)) return sample;
+  }
   if (g_front_end == FrontEnd::kPerCpu) {
     bool usable;
     void* object = g_cpu_cache.Refill(size_class, &usable);
@@ -136,10 +144,13 @@ void DeallocateSlow(void* ptr, uint32_t size_class) {
     if (ThreadCache* cache = ThreadCache::Current()) return cache->Deallocate(size_class, ptr);
     return DeallocateUncached(size_class, ptr);
   }
+  // [profile hook] Guarded objects live outside the pagemap.
+  if (profile::IsGuarded(ptr)) return profile::FreeGuardedSample(ptr);
   Span* span = g_pagemap.GetSpan(PageIdOf(ptr));
   if (span == nullptr || span->state != Span::State::kLarge || span->start() != ptr) {
     InvalidFree(ptr, span);
   }
+  if (span->sampled) profile::OnSampledSpanFree(span);  // [profile hook]
   g_page_heap.Delete(span);
 }
 
@@ -157,6 +168,7 @@ void* AllocateLarge(size_t size, size_t alignment) {
     errno = ENOMEM;
     return nullptr;
   }
+  if (profile::g_sampling) profile::OnLargeAllocated(span, size);  // [profile hook]
   return span->start();
 }
 
@@ -178,10 +190,12 @@ bool ResizeInPlace(void* ptr, size_t size) {
   const uint32_t size_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
   if (size_class != 0) return SizeMap::ClassFor(size) == size_class;
   if (size <= kMaxSmallSize || size > kMaxRequest) return false;
+  if (profile::IsGuarded(ptr)) return false;  // [profile hook]
   Span* span = g_pagemap.GetSpan(PageIdOf(ptr));
   if (span == nullptr || span->state != Span::State::kLarge || span->start() != ptr) {
     Fatal("realloc(): invalid pointer %p (not allocated by rseqmalloc)", ptr);
   }
+  if (span->sampled) return false;  // [profile hook] a sample keeps its recorded size
   const size_t pages = PagesFor(size);
   if (pages == span->num_pages) return true;
   return pages > span->num_pages && g_page_heap.ExtendInPlace(span, pages);
@@ -191,6 +205,7 @@ size_t UsableSize(const void* ptr) {
   if (ptr == nullptr) return 0;
   const uint32_t size_class = g_pagemap.GetSizeClass(PageIdOf(ptr));
   if (size_class != 0) return SizeMap::ClassSize(size_class);
+  if (profile::IsGuarded(ptr)) return profile::GuardedUsableSize(ptr);  // [profile hook]
   const Span* span = g_pagemap.GetSpan(PageIdOf(ptr));
   if (span == nullptr || span->state != Span::State::kLarge || span->start() != ptr) {
     Fatal("malloc_usable_size(): invalid pointer %p (not allocated by rseqmalloc)", ptr);

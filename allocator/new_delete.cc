@@ -4,9 +4,40 @@
 #include <cstddef>
 #include <new>
 
+#include "allocator/diagnostics.h"
 #include "allocator/heap.h"
 
+// Everything this file needs from the C++ runtime is referenced weakly, so that
+// librseqmalloc.so (linked with --as-needed) does not load libstdc++, libm and libgcc_s into
+// every C program it is preloaded into: about 1.3 MiB of resident memory per process. A C++
+// program loads libstdc++ itself and these resolve to it; a program without libstdc++ cannot
+// have installed a new handler and can only reach operator new through something that would
+// have loaded libstdc++, so the checks below are for completeness.
+// .weak at the assembler level: it applies to the references the compiler emits for throw,
+// catch and the unwinder as well as to our own.
+asm(".weak _ZSt15get_new_handlerv\n"
+    ".weak _ZTISt9bad_alloc\n"
+    ".weak _ZTVSt9bad_alloc\n"
+    ".weak _ZNSt9bad_allocD1Ev\n"
+    ".weak __cxa_allocate_exception\n"
+    ".weak __cxa_throw\n"
+    ".weak __cxa_begin_catch\n"
+    ".weak __cxa_end_catch\n"
+    ".weak __gxx_personality_v0\n"
+    ".weak _Unwind_Resume\n");
+
+// Declared weak to the compiler too, so that it does not fold the null checks below away.
+extern "C" void* __cxa_allocate_exception(std::size_t) noexcept __attribute__((weak));
+namespace std {
+new_handler get_new_handler() noexcept __attribute__((weak));
+}  // namespace std
+
 namespace {
+
+// Whether the C++ runtime that throwing needs is in the process.
+bool CxxRuntimePresent() {
+  return &__cxa_allocate_exception != nullptr && &std::get_new_handler != nullptr;
+}
 
 using rseqmalloc::Allocate;
 using rseqmalloc::AllocateAligned;
@@ -16,6 +47,10 @@ using rseqmalloc::DeallocateSized;
 template <bool kNoThrow>
 __attribute__((noinline)) void* NewFailed(std::size_t size, std::size_t alignment) {
   for (;;) {
+    if (!CxxRuntimePresent()) {
+      if (kNoThrow) return nullptr;
+      rseqmalloc::Fatal("operator new: out of memory and no C++ runtime to throw with");
+    }
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) {
       if (kNoThrow) return nullptr;

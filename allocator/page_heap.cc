@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include "allocator/hugepage_system.h"
 #include "allocator/locked_section.h"
 #include "allocator/page_map.h"
 #include "allocator/system_allocator.h"
@@ -17,11 +18,10 @@ constexpr size_t kBitmapWords = (PageHeap::kMaxExactPages + 64) / 64;
 // Requests above half the address space cannot succeed; refusing them early also keeps every
 // page count below this and every byte count below 2^47, so nothing later overflows.
 constexpr size_t kMaxRequestPages = (size_t{1} << (kAddressBits - 1)) >> kPageShift;
-// A split makes at most two new runs (before and after the piece taken).
-constexpr size_t kSparesNeeded = 2;
 constexpr size_t kSpareRefill = 16;
-// Runs taken out per release round: bounds the time under the lock and the stack used.
-constexpr size_t kReleaseBatch = 16;
+// Runs of one exact length compared when placing a small span: the one in the fullest hugepage
+// wins. Bounds the walk; lists of one length rarely hold more runs than this that matter.
+constexpr size_t kPlacementCandidates = 8;
 
 // Smallest i >= from with bit i set and i <= kMaxExactPages, else kNoRun.
 size_t NextSetBit(const uint64_t* bits, size_t from) {
@@ -80,7 +80,14 @@ void PageHeap::InsertLocked(Span* s) {
   RunLists& lists = ListsFor(s->state);
   const size_t n = s->num_pages;
   if (n <= kMaxExactPages) {
-    lists.exact[n].Insert(s);
+    // Runs in hugepages more than half used go to the front, where small spans look first
+    // (FindInLocked): small spans then fill hugepages that are already well used, and the
+    // sparse ones drain and can be released whole.
+    if (UsedPagesOfHugepageLocked(s->first_page) > kPagesPerHugePage / 2) {
+      lists.exact[n].Insert(s);
+    } else {
+      lists.exact[n].InsertBack(s);
+    }
     lists.nonempty[n / 64] |= uint64_t{1} << (n % 64);
   } else {
     // Kept sorted so that the first fit is the best fit, lower address first among equals
@@ -110,11 +117,29 @@ void PageHeap::RemoveLocked(Span* s) {
   --lists.runs;
 }
 
-Span* PageHeap::FindInLocked(RunLists& lists, size_t n, size_t align, size_t* lead,
+Span* PageHeap::FindInLocked(RunLists& lists, size_t n, size_t align, bool small, size_t* lead,
                              size_t* found_pages) {
   if (n <= kMaxExactPages) {
     for (size_t len = NextSetBit(lists.nonempty, n); len != kNoRun;
          len = NextSetBit(lists.nonempty, len + 1)) {
+      if (small && align == 1) {
+        // A span of small objects goes into the fullest hugepage among the best-fitting runs:
+        // hugepages then fill up (and can be backed by one) while sparse ones drain and can be
+        // released whole.
+        Span* best = lists.exact[len].First();
+        size_t best_used = UsedPagesOfHugepageLocked(best->first_page);
+        size_t seen = 1;
+        for (Span* r = best->next; r != nullptr && seen < kPlacementCandidates; r = r->next, ++seen) {
+          const size_t used = UsedPagesOfHugepageLocked(r->first_page);
+          if (used > best_used) {
+            best = r;
+            best_used = used;
+          }
+        }
+        *lead = 0;
+        *found_pages = len;
+        return best;
+      }
       // Unaligned requests take the first run; aligned ones walk until one fits (any run of
       // n + align - 1 pages or more fits, so the walk is short unless alignment is unusual).
       for (Span* r = lists.exact[len].First(); r != nullptr; r = r->next) {
@@ -144,12 +169,12 @@ Span* PageHeap::FindInLocked(RunLists& lists, size_t n, size_t align, size_t* le
   return nullptr;
 }
 
-Span* PageHeap::FindLocked(size_t n, size_t align, size_t* lead) {
+Span* PageHeap::FindLocked(size_t n, size_t align, bool small, size_t* lead) {
   // Best fit over both kinds of free run; on a tie the resident (free) run wins, since it
   // costs no page faults.
   size_t free_lead = 0, free_pages = 0, ret_lead = 0, ret_pages = 0;
-  Span* f = FindInLocked(free_, n, align, &free_lead, &free_pages);
-  Span* r = FindInLocked(returned_, n, align, &ret_lead, &ret_pages);
+  Span* f = FindInLocked(free_, n, align, small, &free_lead, &free_pages);
+  Span* r = FindInLocked(returned_, n, align, small, &ret_lead, &ret_pages);
   if (f != nullptr && (r == nullptr || free_pages <= ret_pages)) {
     *lead = free_lead;
     return f;
@@ -174,6 +199,8 @@ Span* PageHeap::TakeSpareLocked() {
 }
 
 void PageHeap::PutSpareLocked(Span* s) {
+  // Stale pagemap entries may still point here: make sure nothing takes it for a free run.
+  s->state = Span::State::kLarge;
   s->next = spares_;
   spares_ = s;
   __atomic_store_n(&spare_count_, spare_count_ + 1, __ATOMIC_RELAXED);
@@ -225,41 +252,8 @@ Span* PageHeap::CarveLocked(Span* run, size_t lead, size_t n) {
   return run;
 }
 
-// Merges s (state kFree or kReturned, not in any list) with neighbours of the same state and
-// inserts the result. Free and returned runs are deliberately not merged with each other: the
-// result would be partly resident, so either the merge madvises (a syscall on the free path) or
-// the stats lie about residency. The next ReleaseFree turns the free part into a returned run,
-// which then merges.
-void PageHeap::MergeAndInsertLocked(Span* s) {
-  const Span::State state = s->state;
-  const PageId old_first = s->first_page;
-  const PageId old_last = s->last_page();
-  if (old_first > 0) {
-    Span* left = pagemap_->GetSpan(old_first - 1);
-    if (left != nullptr && left->state == state && left->last_page() == old_first - 1) {
-      RemoveLocked(left);
-      pagemap_->Set(left->last_page(), nullptr);
-      s->first_page = left->first_page;
-      s->num_pages += left->num_pages;
-      PutSpareLocked(left);
-    }
-  }
-  Span* right = pagemap_->GetSpan(old_last + 1);
-  if (right != nullptr && right->state == state && right->first_page == old_last + 1) {
-    RemoveLocked(right);
-    pagemap_->Set(right->first_page, nullptr);
-    s->num_pages += right->num_pages;
-    PutSpareLocked(right);
-  }
-  // Pages that became interior read nullptr (the invariant for free runs); the ends map to s.
-  if (old_first != s->first_page) pagemap_->Set(old_first, nullptr);
-  if (old_last != s->last_page()) pagemap_->Set(old_last, nullptr);
-  pagemap_->Set(s->first_page, s);
-  pagemap_->Set(s->last_page(), s);
-  InsertLocked(s);
-}
-
 bool PageHeap::Grow(size_t n, size_t align) {
+  GetThpMode();  // read here, outside the lock, before any span of the region is handed out
   size_t align_bytes = align << kPageShift;
   if (align_bytes < kHugePageSize) align_bytes = kHugePageSize;
   size_t needed;
@@ -275,7 +269,8 @@ bool PageHeap::Grow(size_t n, size_t align) {
   const PageId first = PageIdOf(region);
   const size_t pages = bytes >> kPageShift;
   Span* s = nullptr;
-  if (!pagemap_->Ensure(first, pages) || (s = span_pool_.New()) == nullptr) {
+  if (!pagemap_->Ensure(first, pages) || !hugepages_.Ensure(first, pages) ||
+      (s = span_pool_.New()) == nullptr) {
     SystemUnmap(region, bytes);
     return false;
   }
@@ -289,7 +284,7 @@ bool PageHeap::Grow(size_t n, size_t align) {
   return true;
 }
 
-Span* PageHeap::NewAligned(size_t num_pages, size_t align_pages) {
+Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
   if (num_pages == 0 || !IsPowerOfTwo(align_pages) || align_pages > kMaxAlignPages) {
     errno = EINVAL;
     return nullptr;
@@ -305,18 +300,28 @@ Span* PageHeap::NewAligned(size_t num_pages, size_t align_pages) {
     }
     Span* span = nullptr;
     bool short_of_spares = false;
+    HugepageWork work;
     {
       LockedSection h(&lock_);
       if (spare_count_ < kSparesNeeded) {
         short_of_spares = true;  // another thread used them between EnsureSpares and here
       } else {
         size_t lead = 0;
-        Span* run = FindLocked(num_pages, align_pages, &lead);
+        Span* run = FindLocked(num_pages, align_pages, small, &lead);
+        if (run == nullptr && align_pages == 1) run = MergeMixedLocked(num_pages);
+        // A large allocation starts on a hugepage boundary when the best-fitting run has room
+        // for that, so that it covers as many whole hugepages as it can (the pages skipped stay
+        // a free run). A run that fits only unaligned is not passed over for a longer one.
+        if (run != nullptr && num_pages >= kPagesPerHugePage && align_pages < kPagesPerHugePage) {
+          const size_t aligned = lead + AlignLead(run->first_page + lead, kPagesPerHugePage);
+          if (aligned + num_pages <= run->num_pages) lead = aligned;
+        }
         if (run != nullptr) {
           const bool was_free = run->state == Span::State::kFree;
           RemoveLocked(run);
           span = CarveLocked(run, lead, num_pages);
           span->state = Span::State::kLarge;
+          span->zeroed = !was_free;
           const size_t bytes = span->bytes();
           if (was_free) {
             free_bytes_ -= bytes;
@@ -326,10 +331,12 @@ Span* PageHeap::NewAligned(size_t num_pages, size_t align_pages) {
           in_use_bytes_ += bytes;
           ++live_spans_;
           ++total_allocs_;
+          NoteInUseLocked(span->first_page, span->num_pages, small, &work);
         }
       }
     }
     if (span != nullptr) {
+      DoHugepageWork(work);
       // Only the end pages are mapped: free() and realloc() look a large allocation up by its
       // first page, and coalescing looks at neighbours' end pages. Writing an entry per page
       // would make New and Delete O(pages) (about 1.7 us for 4 MiB). Whoever carves the span
@@ -351,27 +358,33 @@ bool PageHeap::ExtendInPlace(Span* span, size_t new_pages) {
   if (new_pages <= span->num_pages) return new_pages == span->num_pages;
   const size_t extra = new_pages - span->num_pages;
   if (!EnsureSpares()) return false;
-  LockedSection h(&lock_);
-  if (spare_count_ < kSparesNeeded) return false;
-  const PageId after = span->last_page() + 1;
-  Span* next = pagemap_->GetSpan(after);
-  // Only the first page of a free run is sure to map to it; any other entry may be stale.
-  if (next == nullptr || !next->is_free() || next->first_page != after || next->num_pages < extra) {
-    return false;
+  HugepageWork work;
+  {
+    LockedSection h(&lock_);
+    if (spare_count_ < kSparesNeeded) return false;
+    const PageId after = span->last_page() + 1;
+    Span* next = pagemap_->GetSpan(after);
+    // Only the first page of a free run is sure to map to it; any other entry may be stale.
+    if (next == nullptr || !next->is_free() || next->first_page != after ||
+        next->num_pages < extra) {
+      return false;
+    }
+    const bool was_free = next->state == Span::State::kFree;
+    RemoveLocked(next);
+    Span* taken = CarveLocked(next, 0, extra);  // the front `extra` pages; the rest stays free
+    const size_t bytes = extra << kPageShift;
+    if (was_free) {
+      free_bytes_ -= bytes;
+    } else {
+      returned_bytes_ -= bytes;
+    }
+    in_use_bytes_ += bytes;
+    NoteInUseLocked(after, extra, false, &work);
+    span->num_pages = new_pages;
+    pagemap_->Set(span->last_page(), span);
+    PutSpareLocked(taken);  // its pages now belong to span
   }
-  const bool was_free = next->state == Span::State::kFree;
-  RemoveLocked(next);
-  Span* taken = CarveLocked(next, 0, extra);  // the front `extra` pages; the rest stays free
-  const size_t bytes = extra << kPageShift;
-  if (was_free) {
-    free_bytes_ -= bytes;
-  } else {
-    returned_bytes_ -= bytes;
-  }
-  in_use_bytes_ += bytes;
-  span->num_pages = new_pages;
-  pagemap_->Set(span->last_page(), span);
-  PutSpareLocked(taken);  // its pages now belong to span
+  DoHugepageWork(work);
   return true;
 }
 
@@ -388,74 +401,22 @@ void PageHeap::Delete(Span* span) {
   // (a later large span on these pages would otherwise look small to free()); interior Span*
   // entries are left as they are: nothing reads the interior of a free or large span.
   if (span->state == Span::State::kSmall) pagemap_->SetSizeClass(first, n, 0);
-  LockedSection h(&lock_);
-  InitRun(span, first, n, Span::State::kFree);
-  in_use_bytes_ -= n << kPageShift;
-  free_bytes_ += n << kPageShift;
-  --live_spans_;
-  MergeAndInsertLocked(span);
-}
-
-size_t PageHeap::ReleaseFree(size_t bytes) {
-  const bool all = bytes == 0;
-  size_t released = 0;
-  bool failed = false;
-  while (!failed && (all || released < bytes)) {
-    EnsureSpares();  // best effort: without spares whole runs are released
-    Span* batch[kReleaseBatch];
-    size_t count = 0;
-    {
-      LockedSection h(&lock_);
-      size_t planned = released;
-      while (count < kReleaseBatch && (all || planned < bytes)) {
-        Span* run = LargestFreeRunLocked();
-        if (run == nullptr) break;
-        RemoveLocked(run);
-        size_t want = run->num_pages;
-        size_t lead = 0;
-        if (!all) {
-          // Release whole hugepages: a partial madvise of a hugepage splits it and keeps
-          // the rest resident anyway.
-          size_t pages = PagesFor(bytes - planned);
-          RoundUpChecked(pages, kPagesPerHugePage, &pages);
-          if (pages < want) {
-            want = pages;
-            lead = AlignLead(run->first_page, kPagesPerHugePage);
-            if (lead + want > run->num_pages) lead = 0;
-          }
-        }
-        if (want < run->num_pages && spare_count_ < kSparesNeeded) {
-          want = run->num_pages;  // cannot split without spares: release the whole run
-          lead = 0;
-        }
-        if (want < run->num_pages || lead > 0) run = CarveLocked(run, lead, want);
-        // In flight: looks allocated, so neighbours being freed do not merge with it.
-        run->state = Span::State::kLarge;
-        batch[count++] = run;
-        planned += run->bytes();
-      }
-    }
-    if (count == 0) break;
-    bool ok[kReleaseBatch];
-    for (size_t i = 0; i < count; ++i) ok[i] = SystemRelease(batch[i]->start(), batch[i]->bytes());
+  bool above_high_water;
+  {
     LockedSection h(&lock_);
-    for (size_t i = 0; i < count; ++i) {
-      Span* run = batch[i];
-      ++release_calls_;
-      if (ok[i]) {
-        run->state = Span::State::kReturned;
-        free_bytes_ -= run->bytes();
-        returned_bytes_ += run->bytes();
-        released_bytes_ += run->bytes();
-        released += run->bytes();
-      } else {
-        run->state = Span::State::kFree;
-        failed = true;  // do not spin on a run the kernel refuses
-      }
-      MergeAndInsertLocked(run);
+    InitRun(span, first, n, Span::State::kFree);
+    in_use_bytes_ -= n << kPageShift;
+    free_bytes_ += n << kPageShift;
+    --live_spans_;
+    const HugepageCrossing crossed = NoteNotInUseLocked(first, n);
+    MergeAndInsertLocked(span);
+    for (HugePageId h : crossed.ids) {
+      if (h != 0) DemoteRunsOfHugepageLocked(h);
     }
+    above_high_water = prompt_release_ && free_bytes_ > HighWater(in_use_bytes_) &&
+                       free_bytes_ > next_prompt_free_;
   }
-  return released;
+  if (above_high_water) ReleaseExcess();
 }
 
 void PageHeap::LockAllForFork() {
@@ -486,6 +447,11 @@ PageHeap::Stats PageHeap::GetStats() {
   s.released_bytes = released_bytes_;
   s.free_runs = free_.runs;
   s.returned_runs = returned_.runs;
+  s.prompt_releases = prompt_releases_;
+  s.mixed_merges = mixed_merges_;
+  s.hugepage_backed_bytes = backed_hugepages_ * kHugePageSize;
+  s.hugepage_advised_bytes = advised_hugepages_ * kHugePageSize;
+  s.hugepage_collapses = collapses_;
   return s;
 }
 

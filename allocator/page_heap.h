@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "allocator/common.h"
+#include "allocator/hugepage_table.h"
 #include "allocator/metadata_arena.h"
 #include "allocator/page_map.h"
 #include "allocator/span.h"
@@ -40,14 +41,30 @@ class PageHeap {
   // size is absurd). Memory from a fresh or released run reads zero; from a reused free run it
   // holds old data.
   Span* New(size_t num_pages) { return NewAligned(num_pages, 1); }
+  // Same, for a span the central free list carves into small objects: it is placed in the
+  // fullest hugepage that has room, and counts towards making that hugepage dense.
+  Span* NewSmall(size_t num_pages) { return NewImpl(num_pages, 1, true); }
   // Same, with the first page a multiple of align_pages (a power of two, <= kMaxAlignPages;
   // otherwise nullptr with errno = EINVAL).
-  Span* NewAligned(size_t num_pages, size_t align_pages);
+  Span* NewAligned(size_t num_pages, size_t align_pages) {
+    return NewImpl(num_pages, align_pages, false);
+  }
 
   // Takes back a span from New (state kLarge or kSmall). Clears its size classes and pagemap
-  // entries, then merges it with free (not returned) neighbours. Never makes a syscall and
-  // never releases memory: that is ReleaseFree's job.
+  // entries, then merges it with free (not returned) neighbours. Makes no syscall unless the
+  // free memory then exceeds the high-water mark (see ReleaseExcess).
   void Delete(Span* span);
+
+  // Free (resident) memory beyond this is released promptly by Delete, down to the low-water
+  // mark: a fixed floor plus a fraction of the bytes in use, so that a loop allocating and
+  // freeing blocks of up to the floor never releases (no refaults), while a heap whose use
+  // shrank does not keep its peak resident until the next decay tick.
+  static constexpr size_t kHighWaterFloor = size_t{32} << 20;
+  static constexpr size_t kLowWaterFloor = size_t{16} << 20;
+  static size_t HighWater(size_t in_use) { return kHighWaterFloor + in_use / 8; }
+  static size_t LowWater(size_t in_use) { return kLowWaterFloor + in_use / 16; }
+  // Tests turn the prompt release off to observe free runs as Delete leaves them.
+  void set_prompt_release(bool on) { prompt_release_ = on; }
 
   // Grows a kLarge span to new_pages in place, by taking the front of the free (or released)
   // run that directly follows it. False when that run is missing or too short; the span is
@@ -73,6 +90,14 @@ class PageHeap {
     size_t released_bytes;  // bytes ReleaseFree has released since start
     size_t free_runs;       // runs in the free (non-returned) lists
     size_t returned_runs;   // runs in the returned lists
+    size_t prompt_releases;  // releases made by Delete above the high-water mark
+    size_t mixed_merges;     // free runs merged with returned neighbours to avoid a growth
+    // Hugepages (docs/page_heap.md): bytes in 2 MiB hugepages the heap believes are backed by
+    // one (advised before their first touch, or under THP=always, or collapsed; not partly
+    // released since), bytes marked MADV_HUGEPAGE, and MADV_COLLAPSE calls that succeeded.
+    size_t hugepage_backed_bytes;
+    size_t hugepage_advised_bytes;
+    size_t hugepage_collapses;
   };
   Stats GetStats();
 
@@ -97,13 +122,42 @@ class PageHeap {
     size_t runs = 0;
   };
 
+  // Hugepage calls decided under the lock and made after it is dropped.
+  struct HugepageWork {
+    HugePageId advise_first = 0;  // [advise_first, advise_end) to mark MADV_HUGEPAGE
+    HugePageId advise_end = 0;
+    HugePageId collapse = 0;      // a full, advised, unbacked hugepage to collapse (0: none)
+  };
+
+  // A split makes at most two new runs (before and after the piece taken).
+  static constexpr size_t kSparesNeeded = 2;
+
+  Span* NewImpl(size_t num_pages, size_t align_pages, bool small);
+  Span* MergeMixedLocked(size_t n);
+  void NoteInUseLocked(PageId first, size_t n, bool small, HugepageWork* work);
+  // Hugepages (at most two, 0 = none) whose use fell to half or below by a Delete.
+  struct HugepageCrossing {
+    HugePageId ids[2] = {0, 0};
+  };
+  HugepageCrossing NoteNotInUseLocked(PageId first, size_t n);
+  void DemoteRunsOfHugepageLocked(HugePageId h);
+  void NoteReleasedLocked(PageId first, size_t n);
+  void DoHugepageWork(const HugepageWork& work);
+  bool MostlyUsedHugepageLocked(PageId first, size_t n);
+  static size_t AlignLeadToHugepage(PageId first) {
+    return (0 - first) & (kPagesPerHugePage - 1);
+  }
+  size_t UsedPagesOfHugepageLocked(PageId p) { return hugepages_.At(HugePageOfPage(p)).used_pages; }
+  void ReleaseExcess();
+
   RunLists& ListsFor(Span::State state) {
     return state == Span::State::kFree ? free_ : returned_;
   }
   void InsertLocked(Span* s);
   void RemoveLocked(Span* s);
-  Span* FindLocked(size_t n, size_t align, size_t* lead);
-  Span* FindInLocked(RunLists& lists, size_t n, size_t align, size_t* lead, size_t* found_pages);
+  Span* FindLocked(size_t n, size_t align, bool small, size_t* lead);
+  Span* FindInLocked(RunLists& lists, size_t n, size_t align, bool small, size_t* lead,
+                     size_t* found_pages);
   Span* LargestFreeRunLocked();
   Span* CarveLocked(Span* run, size_t lead, size_t n);
   void MergeAndInsertLocked(Span* s);
@@ -131,6 +185,15 @@ class PageHeap {
   size_t grows_ = 0;
   size_t release_calls_ = 0;
   size_t released_bytes_ = 0;
+  size_t prompt_releases_ = 0;
+  size_t mixed_merges_ = 0;
+  bool prompt_release_ = true;
+  size_t next_prompt_free_ = 0;  // Delete releases only when free_bytes_ is above this too
+
+  HugePageTable hugepages_;
+  size_t backed_hugepages_ = 0;
+  size_t advised_hugepages_ = 0;
+  size_t collapses_ = 0;
 };
 
 extern PageHeap g_page_heap;

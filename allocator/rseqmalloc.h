@@ -53,6 +53,24 @@ int rseqmalloc_set_background_release(int on);
  * program code: never from a signal handler or from code running inside malloc/free. */
 int rseqmalloc_start_release_thread(void);
 
+/* Heap profiles (docs/profiling.md), in the heap-profile format google-pprof reads. They exist
+ * only when sampling was turned on at start-up (RSEQMALLOC_PROFILE=1, or another
+ * RSEQMALLOC_PROFILE_* trigger, or RSEQMALLOC_GUARD=1). Kinds: */
+#define RSEQMALLOC_PROFILE_LIVE 0   /* sampled objects not yet freed */
+#define RSEQMALLOC_PROFILE_PEAK 1   /* the live profile at the largest live heap so far */
+#define RSEQMALLOC_PROFILE_GROWTH 2 /* every sampled allocation since the window started */
+
+/* Writes a profile of `kind` to fd. Returns 0, or -1 when sampling is off, the kind is unknown
+ * or a write failed. Does not allocate. */
+int rseqmalloc_profile_write(int kind, int fd);
+
+/* Writes a profile of `kind` into buf (NUL-terminated when size > 0) and returns its full length,
+ * like snprintf; 0 when sampling is off. Does not allocate. */
+size_t rseqmalloc_profile_format(int kind, char* buf, size_t size);
+
+/* Starts a new growth window: the growth profile counts allocations from now on. */
+void rseqmalloc_profile_start_window(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,10 @@ struct Span {
   };
   State state;
   uint8_t size_class;  // 0 = not a small span
+  bool sampled;        // holds one heap-profile sample (allocator/profile); free() must tell it
+  // Set by the page heap when it hands the span out: every page reads zero (it came from a
+  // returned run or a fresh region), so calloc need not clear it. Meaningless afterwards.
+  uint8_t zeroed;
 
   // Small-object bookkeeping, owned by the central free list.
   void* free_objects;     // singly linked list threaded through free objects

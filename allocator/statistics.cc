@@ -5,9 +5,11 @@
 
 #include "allocator/cpu_cache.h"
 #include "allocator/diagnostics.h"
+#include "allocator/hugepage_system.h"
 #include "allocator/memory_release.h"
 #include "allocator/metadata_arena.h"
 #include "allocator/page_heap.h"
+#include "allocator/profile/profiler.h"
 #include "allocator/size_classes.h"
 #include "allocator/transfer_cache.h"
 #include "percpu/slice_extension.h"
@@ -69,6 +71,14 @@ const Entry kEntries[] = {
     {"page_heap.returned_bytes", [] { return uint64_t{g_page_heap.GetStats().returned_bytes}; }},
     {"page_heap.system_bytes", [] { return uint64_t{g_page_heap.GetStats().system_bytes}; }},
     {"page_heap.grows", [] { return uint64_t{g_page_heap.GetStats().grows}; }},
+    {"page_heap.prompt_releases", [] { return uint64_t{g_page_heap.GetStats().prompt_releases}; }},
+    // Hugepage coverage as the heap sees it (docs/page_heap.md): compare with AnonHugePages.
+    {"hugepage.thp_mode", [] { return uint64_t{static_cast<uint8_t>(GetThpMode())}; }},
+    {"hugepage.backed_bytes",
+     [] { return uint64_t{g_page_heap.GetStats().hugepage_backed_bytes}; }},
+    {"hugepage.advised_bytes",
+     [] { return uint64_t{g_page_heap.GetStats().hugepage_advised_bytes}; }},
+    {"hugepage.collapses", [] { return uint64_t{g_page_heap.GetStats().hugepage_collapses}; }},
     {"metadata_bytes", [] { return uint64_t{GetMetadataStats().mapped_bytes}; }},
     {"cpu_cache.slots", [] { return uint64_t{g_cpu_cache.NumSlots()}; }},
     {"cpu_cache.budget_bytes", [] { return uint64_t{g_cpu_cache.budget()}; }},
@@ -79,6 +89,12 @@ const Entry kEntries[] = {
     {"release.transfer_objects_flushed",
      [] { return GetReleaseTotals().transfer_objects_flushed; }},
     {"release.released_bytes", [] { return GetReleaseTotals().released_bytes; }},
+    {"profile.samples", [] { return profile::Samples().samples(); }},
+    {"profile.sampled_bytes", [] { return profile::Samples().sampled_bytes(); }},
+    {"profile.live_samples", [] { return profile::Samples().live_samples(); }},
+    {"profile.dropped_samples", [] { return profile::Samples().dropped(); }},
+    {"guard.live", [] { return profile::GuardedLive(); }},
+    {"guard.allocations", [] { return profile::GuardedAllocations(); }},
     {"slice_ext.requests", [] { return percpu::GetSliceExtensionCounters().requests; }},
     {"slice_ext.grants", [] { return percpu::GetSliceExtensionCounters().grants; }},
     {"slice_ext.yields", [] { return percpu::GetSliceExtensionCounters().yields; }},

@@ -17,15 +17,29 @@ bool TransferCacheShard::Insert(void* const* batch, int n) {
   return true;
 }
 
+bool TransferCacheShard::TryInsert(void* const* batch, int n) {
+  if (LooksFull(n)) return false;  // no lock traffic for a shard that has no room
+  percpu::SliceExtensionGuard guard;  // outlives the lock, as in LockedSection
+  if (!lock_.TryLock()) return false;
+  const bool fits = count_ + static_cast<uint32_t>(n) <= capacity_;
+  if (fits) {
+    memcpy(slots_ + count_, batch, sizeof(void*) * static_cast<size_t>(n));
+    count_ += static_cast<uint32_t>(n);
+  }
+  lock_.Unlock();
+  return fits;
+}
+
 int TransferCacheShard::Remove(void** batch, int n, bool try_lock) {
   // A racy peek first, so that scanning empty neighbours costs no lock traffic.
-  if (try_lock && __atomic_load_n(&count_, __ATOMIC_RELAXED) == 0) return 0;
+  if (try_lock && LooksEmpty()) return 0;
   percpu::SliceExtensionGuard guard;  // outlives the lock, as in LockedSection
   if (try_lock) {
     if (!lock_.TryLock()) return 0;
   } else {
     lock_.Lock();
   }
+  guard.LockAcquired();
   uint32_t take = count_ < static_cast<uint32_t>(n) ? count_ : static_cast<uint32_t>(n);
   count_ -= take;
   memcpy(batch, slots_ + count_, sizeof(void*) * take);
@@ -55,7 +69,11 @@ bool TransferCache::Init(uint32_t size_class, int shards) {
 }
 
 void TransferCache::Insert(int shard, void* const* batch, int n) {
-  if (shards_[shard % num_shards_].Insert(batch, n)) return;
+  const int home = shard % num_shards_;
+  if (shards_[home].Insert(batch, n)) return;
+  for (int i = 1; i < num_shards_; ++i) {
+    if (shards_[(home + i) % num_shards_].TryInsert(batch, n)) return;
+  }
   central_.InsertRange(batch, n);
 }
 
@@ -64,6 +82,12 @@ int TransferCache::Remove(int shard, void** batch, int n) {
   int got = shards_[home].Remove(batch, n, /*try_lock=*/false);
   for (int i = 1; got == 0 && i < num_shards_; ++i) {
     got = shards_[(home + i) % num_shards_].Remove(batch, n, /*try_lock=*/true);
+  }
+  // A neighbour that holds objects but was busy is a memcpy-long lock hold away; waiting for
+  // it beats the central list's span walk (and new spans while its objects sit idle).
+  for (int i = 1; got == 0 && i < num_shards_; ++i) {
+    TransferCacheShard& neighbour = shards_[(home + i) % num_shards_];
+    if (!neighbour.LooksEmpty()) got = neighbour.Remove(batch, n, /*try_lock=*/false);
   }
   if (got == 0) got = central_.RemoveRange(batch, n);
   return got;

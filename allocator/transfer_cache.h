@@ -23,9 +23,16 @@ class alignas(64) TransferCacheShard {
   }
   // All n or nothing; false when there is no room.
   bool Insert(void* const* batch, int n);
+  // Like Insert, but gives up (returns false) when the lock is busy.
+  bool TryInsert(void* const* batch, int n);
   // Up to n objects; with try_lock, gives up (returns 0) when the lock is busy.
   int Remove(void** batch, int n, bool try_lock);
   uint32_t count() const { return count_; }
+  // Racy peeks, without the lock: for choosing a shard, never for moving objects.
+  bool LooksEmpty() const { return __atomic_load_n(&count_, __ATOMIC_RELAXED) == 0; }
+  bool LooksFull(int n) const {
+    return __atomic_load_n(&count_, __ATOMIC_RELAXED) + static_cast<uint32_t>(n) > capacity_;
+  }
   SpinLock& lock() { return lock_; }
 
  private:
@@ -38,7 +45,10 @@ class alignas(64) TransferCacheShard {
 // The transfer cache of one size class: what makes a producer on one CPU and a consumer on
 // another cheap. It is sharded (callers pass the shard of their slot), so that threads on
 // different CPUs do not share one lock; a shard that runs dry borrows from its neighbours
-// before the central free list is asked, and a full shard spills to the central free list.
+// before the central free list is asked, and a full shard spills to a neighbour with room
+// before the central free list: a neighbour is one short lock away for the next CPU that runs
+// dry, the central list is a span walk under a class-wide lock (and may make new spans while
+// the spilled objects wait there).
 class TransferCache {
  public:
   static constexpr int kMaxShards = 8;

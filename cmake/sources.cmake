@@ -6,7 +6,7 @@
 # Format (the test parses it): `set(NAME` alone on a line, one item per line, `)` alone on a line.
 # Paths are relative to the repository root.
 
-# //percpu:percpu: rseq registration, per-slot slab, fences, slice extension. No extra options.
+# //percpu:percpu: rseq registration, per-slot slab, fences, slice extension. Built without exceptions.
 set(RSEQMALLOC_PERCPU_SOURCES
   percpu/cpu_mask.cc
   percpu/fence.cc
@@ -17,9 +17,11 @@ set(RSEQMALLOC_PERCPU_SOURCES
   percpu/slice_extension.cc
 )
 set(RSEQMALLOC_PERCPU_COPTS
+  -fno-exceptions
 )
 
-# The allocator's internals (//allocator: back end, caches, core): ALLOCATOR_COPTS.
+# The allocator's internals (//allocator: back end, caches, core; //allocator/profile):
+# ALLOCATOR_COPTS.
 set(RSEQMALLOC_INTERNAL_SOURCES
   allocator/central_free_list.cc
   allocator/config.cc
@@ -28,12 +30,23 @@ set(RSEQMALLOC_INTERNAL_SOURCES
   allocator/extension_api.cc
   allocator/fork_handlers.cc
   allocator/heap.cc
+  allocator/hugepage_system.cc
+  allocator/hugepage_table.cc
   allocator/introspection.cc
   allocator/memory_release.cc
   allocator/metadata_arena.cc
   allocator/page_heap.cc
+  allocator/page_heap_coalesce.cc
+  allocator/page_heap_hugepages.cc
+  allocator/page_heap_release.cc
   allocator/page_map.cc
   allocator/prefixed_api.cc
+  allocator/profile/guarded_pool.cc
+  allocator/profile/profile_writer.cc
+  allocator/profile/profiler.cc
+  allocator/profile/sample_table.cc
+  allocator/profile/sampler.cc
+  allocator/profile/stack_trace.cc
   allocator/spin_lock.cc
   allocator/statistics.cc
   allocator/system_allocator.cc

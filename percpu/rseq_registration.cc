@@ -96,6 +96,17 @@ void DecideKey(const RseqOptions& options, uint32_t feature_size) {
                                     : static_cast<uint32_t>(arch::kRseqCpuIdOffset);
 }
 
+// The kernel sets SLICE_EXT_AVAILABLE only in optimized registrations, so seeing it is the one
+// observation of the mode user space can make; everything else is inferred from the length.
+void ObserveMode() {
+  g_status.mode_source = RseqModeSource::kInferred;
+  uint32_t flags = VolatileLoadU32(ThreadRseqArea() + arch::kRseqFlagsOffset);
+  if (flags & arch::kRseqCsFlagSliceExtAvailable) {
+    g_status.mode = RseqMode::kOptimized;
+    g_status.mode_source = RseqModeSource::kKernel;
+  }
+}
+
 void DecideSliceExtension(const RseqOptions& options) {
   g_status.slice_ext = SliceExtState::kUnsupported;
   if (g_status.feature_size < arch::kRseqFeatureSizeWithSliceCtrl ||
@@ -178,12 +189,14 @@ void InitOnce(const RseqOptions& options) {
     g_status.registered_length = 0;
     g_status.feature_size = 0;
     g_status.mode = RseqMode::kUnavailable;
+    g_status.mode_source = RseqModeSource::kNone;
     g_status.key = SlotKey::kCpuId;
     internal::g_slot_key_offset = static_cast<uint32_t>(arch::kRseqCpuIdOffset);
     internal::g_rseq_area_offset =
         reinterpret_cast<char*>(&t_own_rseq_area) - arch::ThreadPointer();
     return;
   }
+  ObserveMode();
   DecideSliceExtension(options);
   internal::FenceProcessInit(g_status.key == SlotKey::kCpuId, g_status.slots);
   internal::g_rseq_usable = true;
@@ -198,6 +211,15 @@ uint32_t g_slot_key_offset = static_cast<uint32_t>(arch::kRseqCpuIdOffset);
 bool g_rseq_usable = false;
 bool g_slice_extension_wanted = false;
 __thread bool t_rseq_thread_ready __attribute__((tls_model("initial-exec"))) = false;
+
+void NoteSliceExtensionEnabled() {
+  // Several threads may get here; they all store the same value, and readers take the status
+  // line as a snapshot.
+  if (g_status.slice_ext == SliceExtState::kAvailable) {
+    __atomic_store_n(reinterpret_cast<uint8_t*>(&g_status.slice_ext),
+                     static_cast<uint8_t>(SliceExtState::kEnabled), __ATOMIC_RELAXED);
+  }
+}
 
 bool RseqProcessInitDone() { return g_init_state.load(std::memory_order_acquire) == 2; }
 

@@ -39,6 +39,8 @@ extern uint32_t g_slot_key_offset;
 extern bool g_rseq_usable;
 // Whether the extension should be enabled for threads (options.slice_extension and available).
 extern bool g_slice_extension_wanted;
+// A thread enabled the extension with prctl: the status line's slice_ext becomes "enabled".
+void NoteSliceExtensionEnabled();
 
 extern __thread bool t_rseq_thread_ready __attribute__((tls_model("initial-exec")));
 bool RseqThreadReadySlow();

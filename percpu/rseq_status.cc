@@ -23,6 +23,15 @@ const char* RseqModeName(RseqMode mode) {
   return "unavailable";
 }
 
+const char* RseqModeSourceName(RseqModeSource source) {
+  switch (source) {
+    case RseqModeSource::kKernel: return "kernel";
+    case RseqModeSource::kInferred: return "inferred";
+    case RseqModeSource::kNone: break;
+  }
+  return "none";
+}
+
 const char* SlotKeyName(SlotKey key) { return key == SlotKey::kMmCid ? "mm_cid" : "cpu_id"; }
 
 const char* SliceExtStateName(SliceExtState state) {
@@ -37,10 +46,11 @@ const char* SliceExtStateName(SliceExtState state) {
 size_t RseqStatus::Format(char* buf, size_t size) const {
   // snprintf with only integer and string conversions does not allocate in glibc.
   int n = snprintf(buf, size,
-                   "rseq: owner=%s registered=%u feature_size=%u mode=%s key=%s slots=%u "
-                   "slice_ext=%s",
+                   "rseq: owner=%s registered=%u feature_size=%u mode=%s mode_source=%s key=%s "
+                   "slots=%u slice_ext=%s",
                    RseqOwnerName(owner), static_cast<unsigned>(registered_length),
-                   static_cast<unsigned>(feature_size), RseqModeName(mode), SlotKeyName(key),
+                   static_cast<unsigned>(feature_size), RseqModeName(mode),
+                   RseqModeSourceName(mode_source), SlotKeyName(key),
                    static_cast<unsigned>(slots), SliceExtStateName(slice_ext));
   return n < 0 ? 0 : static_cast<size_t>(n);
 }

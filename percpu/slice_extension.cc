@@ -14,10 +14,23 @@ namespace rseqmalloc {
 namespace percpu {
 namespace {
 
-std::atomic<uint64_t> g_requests{0};
-std::atomic<uint64_t> g_grants{0};
-std::atomic<uint64_t> g_yields{0};
-std::atomic<uint64_t> g_yields_returned_one{0};
+// Counters live per slot, one cache line each, picked by the CPU the guard runs on: threads on
+// different CPUs never write the same line (a process-wide counter would bounce between CPUs on
+// every guarded section). The adds stay atomic because two threads may share a CPU one after
+// the other, and the kernel-side checks compare these totals exactly.
+constexpr uint32_t kCounterSlots = 64;
+struct alignas(64) CounterSlot {
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> grants{0};
+  std::atomic<uint64_t> yields{0};
+  std::atomic<uint64_t> yields_returned_one{0};
+};
+CounterSlot g_counter_slots[kCounterSlots];
+
+CounterSlot& SlotOfThisCpu() {
+  return g_counter_slots[static_cast<uint32_t>(ThreadRseqCpuId()) % kCounterSlots];
+}
+void Count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
 volatile uint8_t* RequestByte() {
   return reinterpret_cast<volatile uint8_t*>(ThreadRseqArea() + arch::kRseqSliceRequestOffset);
@@ -26,6 +39,7 @@ const volatile uint8_t* GrantedByte() {
   return reinterpret_cast<const volatile uint8_t*>(ThreadRseqArea() +
                                                    arch::kRseqSliceGrantedOffset);
 }
+void CompilerBarrier() { asm volatile("" ::: "memory"); }
 
 // Decides once per thread whether this thread can use the extension, enabling it if needed.
 uint8_t DecideThreadState() {
@@ -40,7 +54,9 @@ uint8_t DecideThreadState() {
                  arch::kPrRseqSliceExtEnable, 0, 0);
   // EINVAL, ENOTSUPP (524), ENXIO, ENOSYS all just mean "not for us".
   errno = saved_errno;
-  return rc == 0 ? internal::kSliceOn : internal::kSliceOff;
+  if (rc != 0) return internal::kSliceOff;
+  internal::NoteSliceExtensionEnabled();
+  return internal::kSliceOn;
 }
 
 }  // namespace
@@ -48,52 +64,80 @@ uint8_t DecideThreadState() {
 namespace internal {
 
 __thread uint8_t t_slice_state __attribute__((tls_model("initial-exec"))) = kSliceUnknown;
+__thread uint8_t t_slice_depth __attribute__((tls_model("initial-exec"))) = 0;
 
-void SliceExtensionArm() {
+bool SliceExtensionEnter(uint8_t* saved) {
+  const uint8_t depth = t_slice_depth;
+  // The depth goes up before the request is touched: a signal handler's guard from here on
+  // knows it is nested and leaves the request to us.
+  t_slice_depth = static_cast<uint8_t>(depth + 1);
+  CompilerBarrier();
+  if (depth != 0) {
+    *saved = *RequestByte();
+    *RequestByte() = 1;
+    return false;
+  }
   *RequestByte() = 1;
-  // The request must be visible (to this CPU's kernel entry) before the lock is taken.
-  asm volatile("" ::: "memory");
-  g_requests.fetch_add(1, std::memory_order_relaxed);
+  CompilerBarrier();
+  Count(SlotOfThisCpu().requests);
+  return true;
 }
 
-void SliceExtensionDisarm() {
-  asm volatile("" ::: "memory");
+void SliceExtensionRenew() {
+  CompilerBarrier();
+  // A granted extension is already running; a new request would only be cleared with it.
+  if (*GrantedByte() == 0) *RequestByte() = 1;
+  CompilerBarrier();
+}
+
+void SliceExtensionExit(bool outermost, uint8_t saved) {
+  CompilerBarrier();
+  if (!outermost) {
+    // Whatever the outer guard had (possibly cleared by the kernel meanwhile) is restored; a
+    // grant that arrived in between is left for the outer guard to yield.
+    *RequestByte() = saved;
+    CompilerBarrier();
+    t_slice_depth = static_cast<uint8_t>(t_slice_depth - 1);
+    return;
+  }
   *RequestByte() = 0;
-  asm volatile("" ::: "memory");
+  CompilerBarrier();
   if (*GrantedByte() != 0) {
-    g_grants.fetch_add(1, std::memory_order_relaxed);
+    CounterSlot& slot = SlotOfThisCpu();
+    Count(slot.grants);
     int saved_errno = errno;
     long rc = syscall(arch::kSysRseqSliceYield);
     errno = saved_errno;
-    g_yields.fetch_add(1, std::memory_order_relaxed);
-    if (rc == 1) g_yields_returned_one.fetch_add(1, std::memory_order_relaxed);
+    Count(slot.yields);
+    if (rc == 1) Count(slot.yields_returned_one);
   }
+  CompilerBarrier();
+  // Only now: a signal handler's guard before this point is nested and neither counts nor yields.
+  t_slice_depth = 0;
 }
 
-void SliceExtensionSlowStart(bool* armed) {
+void SliceExtensionSlowStart() {
   // Before the process decided its rseq policy nothing can be known; do not cache an answer.
   if (!RseqProcessInitDone()) return;
   t_slice_state = DecideThreadState();
-  if (t_slice_state == kSliceOn) {
-    SliceExtensionArm();
-    *armed = true;
-  }
 }
 
 }  // namespace internal
 
 bool SliceExtensionActiveOnThisThread() {
-  if (internal::t_slice_state == internal::kSliceUnknown && internal::RseqProcessInitDone()) {
-    internal::t_slice_state = DecideThreadState();
-  }
+  if (internal::t_slice_state == internal::kSliceUnknown) internal::SliceExtensionSlowStart();
   return internal::t_slice_state == internal::kSliceOn;
 }
 
 SliceExtensionCounters GetSliceExtensionCounters() {
-  return SliceExtensionCounters{g_requests.load(std::memory_order_relaxed),
-                                g_grants.load(std::memory_order_relaxed),
-                                g_yields.load(std::memory_order_relaxed),
-                                g_yields_returned_one.load(std::memory_order_relaxed)};
+  SliceExtensionCounters sum{0, 0, 0, 0};
+  for (const CounterSlot& slot : g_counter_slots) {
+    sum.requests += slot.requests.load(std::memory_order_relaxed);
+    sum.grants += slot.grants.load(std::memory_order_relaxed);
+    sum.yields += slot.yields.load(std::memory_order_relaxed);
+    sum.yields_returned_one += slot.yields_returned_one.load(std::memory_order_relaxed);
+  }
+  return sum;
 }
 
 }  // namespace percpu

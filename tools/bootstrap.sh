@@ -10,8 +10,10 @@
 #   tools/bootstrap.sh cmake      also CMake, Meson, pkg-config and the aarch64 cross compiler
 set -euo pipefail
 
+# google-perftools (google-pprof) and graphviz read and draw the heap profiles that
+# tests/profile checks; sqlite3 is the real program its guarded-sampling test runs.
 packages=(bazel-bootstrap bazel-rules-java g++ libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev python3 git ca-certificates)
+          libbenchmark-dev python3 git ca-certificates google-perftools graphviz sqlite3)
 for extra in "$@"; do
   case "$extra" in
     bench) packages+=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 stress-ng) ;;

@@ -1,8 +1,11 @@
 // Microbenchmarks of the back end's pieces: size-class lookup, pagemap lookup, page heap
-// New/Delete by size, release, and the spin lock. Run:
+// New/Delete by size, release, the spin lock and the central free list. Run:
 //   bazel run //tests/allocator:backend_benchmark -- --benchmark_repetitions=5
 #include <string.h>
 
+#include <vector>
+
+#include "allocator/central_free_list.h"
 #include "allocator/page_heap.h"
 #include "allocator/page_map.h"
 #include "allocator/size_classes.h"
@@ -106,6 +109,49 @@ void BM_SpinLockUncontended(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SpinLockUncontended);
+
+// Batches of objects scattered over many spans going back to one class's central free list and
+// out again, as transfer caches spill and refill: the cost of the locked sections. With two
+// threads on one list it adds the wait for the other's section.
+void BM_CentralFreeListBatchRoundTrip(benchmark::State& state) {
+  static CentralFreeList list;
+  static const uint32_t cl = [] {
+    const uint32_t c = SizeMap::ClassFor(64);
+    list.Init(c);
+    return c;
+  }();
+  (void)cl;
+  constexpr int kBatch = 32;
+  // The working set: Arg(0) batches over many spans (small: in cache; large: the pagemap and
+  // the spans miss the cache, as in a program with a big heap).
+  const int objects = static_cast<int>(state.range(0)) * kBatch;
+  std::vector<void*> held(objects);
+  if (list.RemoveRange(held.data(), objects) != objects) {
+    state.SkipWithError("out of memory");
+    return;
+  }
+  // Scatter the order so that each batch touches many spans, as frees from a real program do.
+  uint64_t x = 0x9e3779b97f4a7c15u + static_cast<uint64_t>(state.thread_index());
+  for (int i = objects - 1; i > 0; --i) {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    std::swap(held[i], held[static_cast<int>((x >> 33) % static_cast<uint64_t>(i + 1))]);
+  }
+  int window = 0;
+  for (auto _ : state) {
+    void** batch = held.data() + window * kBatch;
+    list.InsertRange(batch, kBatch);
+    if (list.RemoveRange(batch, kBatch) != kBatch) state.SkipWithError("out of memory");
+    window = (window + 1) % (objects / kBatch);
+  }
+  list.InsertRange(held.data(), objects);
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_CentralFreeListBatchRoundTrip)
+    ->Arg(64)
+    ->Arg(4096)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace rseqmalloc

@@ -67,6 +67,32 @@ TEST(CentralFreeList, PrefersTheFullestSpan) {
   EXPECT_EQ(list.spans(), 0u);
 }
 
+TEST(CentralFreeList, CountsFollowPartialReturnsAcrossBinBoundaries) {
+  // Spans move between bins only when their occupancy crosses a boundary; the counts must
+  // stay exact however the objects come back (one at a time or in a batch).
+  const uint32_t cl = ClassWithFewObjectsPerSpan();
+  ASSERT_NE(cl, 0u);
+  CentralFreeList list;
+  list.Init(cl);
+  const int per_span = static_cast<int>(SizeMap::ObjectsPerSpan(cl));
+  std::vector<void*> objects(2 * per_span);
+  ASSERT_EQ(list.RemoveRange(objects.data(), 2 * per_span), 2 * per_span);
+  EXPECT_EQ(list.free_objects(), 0u);
+  // The whole first span and one object of the second, one at a time.
+  for (int i = 0; i <= per_span; ++i) list.InsertRange(&objects[i], 1);
+  EXPECT_EQ(list.spans(), 1u);
+  EXPECT_EQ(list.free_objects(), 1u);
+  // The object just returned is handed out again before a new span is made.
+  void* again;
+  ASSERT_EQ(list.RemoveRange(&again, 1), 1);
+  EXPECT_EQ(again, objects[per_span]);
+  EXPECT_EQ(list.free_objects(), 0u);
+  list.InsertRange(&again, 1);
+  list.InsertRange(&objects[per_span + 1], per_span - 1);
+  EXPECT_EQ(list.spans(), 0u);
+  EXPECT_EQ(list.free_objects(), 0u);
+}
+
 TEST(CentralFreeListDeathTest, DoubleFreeOfAReturnedSpanDies) {
   const uint32_t cl = SizeMap::ClassFor(1000);
   CentralFreeList list;

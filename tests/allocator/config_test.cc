@@ -1,5 +1,6 @@
 #include "allocator/config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,6 +79,51 @@ TEST(Config, UnknownNamesAndBadValuesWarnAndKeepDefaults) {
   EXPECT_EQ(config.cpu_cache_bytes, Config().cpu_cache_bytes);
   EXPECT_EQ(config.release_period_ms, Config().release_period_ms);
   EXPECT_FALSE(config.verbose);
+}
+
+TEST(Config, ProfileAndGuardSettings) {
+  Config config;
+  EXPECT_EQ(Parse({"RSEQMALLOC_PROFILE=1", "RSEQMALLOC_PROFILE_SAMPLE_BYTES=512K",
+                   "RSEQMALLOC_PROFILE_SIGNAL=SIGUSR2", "RSEQMALLOC_PROFILE_AT_EXIT=yes",
+                   "RSEQMALLOC_PROFILE_PREFIX=/var/tmp/service", "RSEQMALLOC_GUARD=on",
+                   "RSEQMALLOC_GUARD_PERCENT=100", "RSEQMALLOC_GUARD_MAX=16"},
+                  &config),
+            "");
+  EXPECT_TRUE(config.profile);
+  EXPECT_EQ(config.profile_sample_bytes, size_t{512} << 10);
+  EXPECT_EQ(config.profile_signal, SIGUSR2);
+  EXPECT_TRUE(config.profile_at_exit);
+  EXPECT_STREQ(config.profile_prefix, "/var/tmp/service");
+  EXPECT_TRUE(config.guard);
+  EXPECT_EQ(config.guard_percent, 100u);
+  EXPECT_EQ(config.guard_max, 16u);
+  Config numeric;
+  Parse({"RSEQMALLOC_PROFILE_SIGNAL=10"}, &numeric);
+  EXPECT_EQ(numeric.profile_signal, 10);
+}
+
+TEST(Config, BadProfileAndGuardValuesWarnAndKeepDefaults) {
+  Config config;
+  const std::string warnings =
+      Parse({"RSEQMALLOC_PROFILE=maybe", "RSEQMALLOC_PROFILE_SAMPLE_BYTES=0",
+             "RSEQMALLOC_PROFILE_SIGNAL=SIGNOPE", "RSEQMALLOC_PROFILE_SIGNAL=65",
+             "RSEQMALLOC_PROFILE_PREFIX=", "RSEQMALLOC_GUARD_PERCENT=101",
+             "RSEQMALLOC_GUARD_MAX=0", "RSEQMALLOC_GUARD_MAX=1K"},
+            &config);
+  for (const char* bad :
+       {"RSEQMALLOC_PROFILE=maybe", "RSEQMALLOC_PROFILE_SAMPLE_BYTES=0",
+        "RSEQMALLOC_PROFILE_SIGNAL=SIGNOPE", "RSEQMALLOC_PROFILE_SIGNAL=65",
+        "RSEQMALLOC_PROFILE_PREFIX=", "RSEQMALLOC_GUARD_PERCENT=101", "RSEQMALLOC_GUARD_MAX=0",
+        "RSEQMALLOC_GUARD_MAX=1K"}) {
+    EXPECT_NE(warnings.find(std::string("bad value in ") + bad), std::string::npos) << bad;
+  }
+  const Config defaults;
+  EXPECT_FALSE(config.profile);
+  EXPECT_EQ(config.profile_sample_bytes, defaults.profile_sample_bytes);
+  EXPECT_EQ(config.profile_signal, 0);
+  EXPECT_STREQ(config.profile_prefix, defaults.profile_prefix);
+  EXPECT_EQ(config.guard_percent, defaults.guard_percent);
+  EXPECT_EQ(config.guard_max, defaults.guard_max);
 }
 
 }  // namespace

@@ -19,5 +19,9 @@ for required in malloc free calloc realloc posix_memalign aligned_alloc malloc_u
                 _Znwm _ZdlPv _ZdlPvm _ZnwmSt11align_val_t rseqmalloc_rseq_status; do
   grep -qx "$required" <<<"$exported" || { echo "missing export: $required"; exit 1; }
 done
+# C programs must not load the C++ runtime because of us (about 1.3 MiB resident): the library
+# needs libc (and the dynamic loader) only.
+needed=$(readelf -d "$lib" | awk '/NEEDED/ {print $NF}' | tr -d '[]' | grep -v -E '^(libc|ld-linux.*)\.so' || true)
+[[ -z "$needed" ]] || { echo "needs more than libc: $needed"; exit 1; }
 count=$(wc -l <<<"$exported")
 echo "ok: $count symbols exported, all of the allocation API"

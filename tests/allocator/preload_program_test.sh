@@ -4,7 +4,7 @@
 # at exit, glibc's introspection calls answered by rseqmalloc, and that an idle multi-threaded
 # program gives freed memory back by itself.
 set -euo pipefail
-lib="$(realpath "$1")" launcher="$2" main_thread_exits="$3"
+lib="$(realpath "$1")" launcher="$2" main_thread_exits="$3" new_under_preload="$4"
 python=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -59,6 +59,9 @@ print(len(os.listdir("/proc/self/task")))'
 out=$(RSEQMALLOC_RELEASE_PERIOD_MS=100 timeout 20 "$launcher" --lib "$lib" "$main_thread_exits") ||
   { echo "process with pthread_exit()ed main thread did not end: $?"; exit 1; }
 grep -q "worker done" <<<"$out" || { echo "worker output lost: $out"; exit 1; }
+
+# The library loads no C++ runtime of its own, yet a C++ program's new throws through it.
+LD_PRELOAD="$lib" "$new_under_preload" || { echo "C++ new under LD_PRELOAD misbehaves"; exit 1; }
 
 # The program idles in sleep() without allocating: the release thread gives the memory back.
 RSEQMALLOC_STATS_AT_EXIT=1 RSEQMALLOC_RELEASE_PERIOD_MS=100 \

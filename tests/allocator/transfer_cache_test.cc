@@ -1,6 +1,8 @@
 #include "allocator/transfer_cache.h"
 
+#include <chrono>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "allocator/size_classes.h"
@@ -8,6 +10,15 @@
 
 namespace rseqmalloc {
 namespace {
+
+// Takes count full batches out of the cache (from the central list, the shards being empty).
+void TakeBatches(TransferCache& cache, int count, int batch,
+                 std::vector<std::vector<void*>>* batches) {
+  for (int i = 0; i < count; ++i) {
+    batches->emplace_back(batch);
+    ASSERT_EQ(cache.Remove(0, batches->back().data(), batch), batch);
+  }
+}
 
 TEST(TransferCache, ShardsLendToEachOtherBeforeAskingTheCentralList) {
   const uint32_t cl = SizeMap::ClassFor(64);
@@ -34,12 +45,9 @@ TEST(TransferCache, FullShardSpillsToTheCentralList) {
   TransferCache cache;
   ASSERT_TRUE(cache.Init(cl, 1));
   const int batch = static_cast<int>(SizeMap::BatchSize(cl));
-  std::vector<std::vector<void*>> batches;
   // Keep inserting batches until the shard refuses one: the central list must receive it.
-  for (int i = 0; i < 64; ++i) {
-    batches.emplace_back(batch);
-    ASSERT_EQ(cache.Remove(0, batches.back().data(), batch), batch);
-  }
+  std::vector<std::vector<void*>> batches;
+  ASSERT_NO_FATAL_FAILURE(TakeBatches(cache, 64, batch, &batches));
   const size_t spans_before = cache.central().spans();
   for (auto& b : batches) cache.Insert(0, b.data(), batch);
   // The shard kept what fits; the rest reached the central list, where whole spans emptied
@@ -53,6 +61,60 @@ TEST(TransferCache, FullShardSpillsToTheCentralList) {
     cache.central().InsertRange(out.data(), got);
   }
   EXPECT_EQ(cache.central().spans(), 0u);
+}
+
+TEST(TransferCache, FullShardSpillsToANeighbourWithRoomBeforeTheCentralList) {
+  const uint32_t cl = SizeMap::ClassFor(256);
+  TransferCache cache;
+  ASSERT_TRUE(cache.Init(cl, 2));
+  const int batch = static_cast<int>(SizeMap::BatchSize(cl));
+  // Insert into shard 0 until a batch goes elsewhere: it must land in shard 1, not the
+  // central list.
+  std::vector<std::vector<void*>> batches;
+  ASSERT_NO_FATAL_FAILURE(TakeBatches(cache, 256, batch, &batches));
+  const size_t central_free_before = cache.central().free_objects();
+  const size_t spans_before = cache.central().spans();
+  int inserted = 0;
+  while (cache.shard(1).count() == 0 && inserted < 256) {
+    cache.Insert(0, batches[inserted].data(), batch);
+    ++inserted;
+  }
+  ASSERT_LT(inserted, 256) << "shard 0 never filled";
+  EXPECT_EQ(cache.shard(1).count(), static_cast<uint32_t>(batch));
+  EXPECT_EQ(cache.central().free_objects(), central_free_before);
+  // Both full: only now does the central list receive batches.
+  for (int i = inserted; i < 256; ++i) cache.Insert(0, batches[i].data(), batch);
+  EXPECT_GT(cache.shard(1).count(), static_cast<uint32_t>(batch));
+  EXPECT_LT(cache.central().spans(), spans_before);  // spans emptied there
+  // Everything back: every span returns to the page heap.
+  EXPECT_GT(cache.FlushToCentral(), 0u);
+  EXPECT_EQ(cache.central().spans(), 0u);
+}
+
+TEST(TransferCache, WaitsForABusyNeighbourThatHoldsObjects) {
+  const uint32_t cl = SizeMap::ClassFor(64);
+  TransferCache cache;
+  ASSERT_TRUE(cache.Init(cl, 2));
+  const int batch = static_cast<int>(SizeMap::BatchSize(cl));
+  std::vector<void*> objects(batch);
+  ASSERT_EQ(cache.Remove(0, objects.data(), batch), batch);
+  cache.Insert(1, objects.data(), batch);
+  const size_t central_before = cache.central().free_objects();
+  // Shard 1's lock is busy when shard 0 runs dry; its holder lets go a moment later.
+  cache.shard(1).lock().Lock();
+  std::thread holder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cache.shard(1).lock().Unlock();
+  });
+  std::vector<void*> again(batch);
+  ASSERT_EQ(cache.Remove(0, again.data(), batch), batch);
+  holder.join();
+  // The objects came from the neighbour, not from new spans of the central list.
+  EXPECT_EQ(cache.shard(1).count(), 0u);
+  EXPECT_EQ(cache.central().free_objects(), central_before);
+  EXPECT_EQ(std::set<void*>(again.begin(), again.end()),
+            std::set<void*>(objects.begin(), objects.end()));
+  cache.central().InsertRange(again.data(), batch);
 }
 
 }  // namespace

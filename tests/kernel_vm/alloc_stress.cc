@@ -5,9 +5,15 @@
 // kernel-owned rseq field would get the process killed. A contention phase with more threads than
 // CPUs keeps the shared (locked) layers busy so that slice-extension counters can be read after.
 //
-// Output (parsed by guest_init): "STATUS <rseqmalloc_rseq_status line>", one "STRESS ..." line per
-// phase, and "STAT <name>=<value|unknown>" for the slice-extension counters. Exit status 0 only
-// if every check held.
+// Output (parsed by guest_init): "LIBC version=.. rseq_size=..", "STATUS <rseqmalloc_rseq_status
+// line>", one "STRESS ..." line per phase, and "STAT <name>=<value|unknown>" for the
+// slice-extension counters. Exit status 0 only if every check held.
+//
+// With --write-kernel-owned it runs no stress: after the allocator has set up rseq it corrupts
+// cpu_id_start of the area the allocator uses (its own or glibc's) and migrates, so that the
+// kernel, not the allocator's report, says whether that registration is optimized (see
+// kernel_owned_write.h).
+#include <gnu/libc-version.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -21,6 +27,13 @@
 #include <initializer_list>
 
 #include "allocator/rseqmalloc.h"
+#include "arch/rseq_abi.h"
+#include "percpu/rseq_registration.h"
+#include "tests/kernel_vm/kernel_owned_write.h"
+
+extern "C" {
+extern const unsigned int __rseq_size __attribute__((weak));
+}
 
 namespace {
 
@@ -234,6 +247,7 @@ void PrintStat(const char* name) {
 int main(int argc, char** argv) {
   uint64_t churn_ms = 1500, contention_ms = 2500;
   int contention_threads = 8;
+  const bool write_kernel_owned = argc > 1 && !strcmp(argv[1], "--write-kernel-owned");
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--churn-ms")) churn_ms = strtoull(argv[i + 1], nullptr, 10);
     if (!strcmp(argv[i], "--contention-ms")) contention_ms = strtoull(argv[i + 1], nullptr, 10);
@@ -243,8 +257,20 @@ int main(int argc, char** argv) {
   free(malloc(16));
   char status[512];
   rseqmalloc_rseq_status(status, sizeof(status));
+  printf("LIBC version=%s rseq_size=%u\n", gnu_get_libc_version(), &__rseq_size ? __rseq_size : 0u);
   printf("STATUS %s\n", status);
   fflush(stdout);
+  if (write_kernel_owned) {
+    if (rseqmalloc::percpu::CurrentRseqStatus().owner == rseqmalloc::percpu::RseqOwner::kNone) {
+      printf("RO no_rseq=1\n");
+      return 3;
+    }
+    rseqmalloc::kernel_vm::WriteKernelOwnedFieldAndMigrate(
+        reinterpret_cast<volatile uint32_t*>(rseqmalloc::percpu::ThreadRseqArea() +
+                                             rseqmalloc::arch::kRseqCpuIdStartOffset),
+        1500);
+    return 0;
+  }
   const int ncpus = int(sysconf(_SC_NPROCESSORS_ONLN));
   bool ok = RunPhase(Phase{"churn", ncpus * 2, churn_ms, 0, true});
   ok &= RunPhase(Phase{"contention", contention_threads, contention_ms, 256, false});

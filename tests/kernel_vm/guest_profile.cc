@@ -11,12 +11,12 @@ namespace {
 
 constexpr GuestProfile kProfiles[] = {
     // Our tinyconfig build with CONFIG_RSEQ_SLICE_EXTENSION: everything present.
-    {"x86_64-7.3", 33, 64, true, true, true, 0, kEnotsupp, 0},
+    {"x86_64-7.3", "7.3.", "x86_64", true, 33, 64, true, true, true, 0, kEnotsupp, 0},
     // Debian's arm64 kernel: V2 and mm_cid, but arm64 lacks the generic entry code that the
     // slice extension needs, so the prctl stub answers ENOTSUPP and syscall 471 is not wired.
-    {"arm64-7.3", 33, 64, false, true, true, kEnotsupp, kEnotsupp, ENOSYS},
+    {"arm64-7.3", "7.3.", "aarch64", false, 33, 64, false, true, true, kEnotsupp, kEnotsupp, ENOSYS},
     // bookworm's 6.1: no auxv entries, no mm_cid (reads as 0), no V2, prctl 79 unknown.
-    {"arm64-6.1", 0, 0, false, false, false, EINVAL, EINVAL, ENOSYS},
+    {"arm64-6.1", "6.1.", "aarch64", false, 0, 0, false, false, false, EINVAL, EINVAL, ENOSYS},
 };
 
 }  // namespace

@@ -8,6 +8,9 @@ namespace kernel_vm {
 
 struct GuestProfile {
   const char* name;
+  const char* release_prefix;     // uname -r must start with this ("7.3." ...)
+  const char* machine;            // uname -m
+  bool glibc_241;                 // the trixie glibc 2.41 programs are in this guest's initramfs
   unsigned long at_feature_size;  // getauxval(AT_RSEQ_FEATURE_SIZE); 0 = not provided
   unsigned long at_align;
   bool slice_ext;        // CONFIG_RSEQ_SLICE_EXTENSION built and usable (grants expected)

@@ -6,6 +6,8 @@
 #define RSEQMALLOC_TESTS_KERNEL_VM_GUEST_VERDICTS_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/kernel_vm/check_log.h"
 #include "tests/kernel_vm/child_process.h"
@@ -27,6 +29,23 @@ void JudgeGlibcProbe(const GuestProfile& profile, const ChildResult& run, CheckL
 void JudgeAllocatorRun(const GuestProfile& profile, const std::string& variant,
                        const ChildResult& run, const RseqStats& before, const RseqStats& after,
                        CheckLog* log);
+
+// A process wrote a kernel-owned rseq field and migrated (kernel_owned_write.h). expect_killed:
+// the registration should be optimized, so the kernel must kill it with SIGSEGV; otherwise it
+// must survive and find the field rewritten by the kernel.
+void JudgeKernelOwnedWrite(const std::string& check, bool expect_killed, const ChildResult& run,
+                           CheckLog* log);
+
+struct GtestOutcome {
+  std::vector<std::string> passed, failed;
+  std::vector<std::pair<std::string, std::string>> skipped;  // test, reason
+};
+GtestOutcome ParseGtestOutput(const std::string& output);
+
+// One GoogleTest binary's run: every skipped test becomes a SKIP line (or a FAIL if it is in
+// must_run), and the binary's own check is PASS only if it exited 0 with at least one test passed.
+void JudgeGtestRun(const std::string& check, const ChildResult& run,
+                   const std::vector<std::string>& must_run, CheckLog* log);
 
 }  // namespace kernel_vm
 }  // namespace rseqmalloc

@@ -30,8 +30,8 @@ std::string RealRun(const std::string& status, const std::string& stats) {
 }
 
 const char kGoodX86Own[] =
-    "rseq: owner=own registered=64 feature_size=33 mode=optimized key=mm_cid slots=2 "
-    "slice_ext=enabled";
+    "rseq: owner=own registered=64 feature_size=33 mode=optimized mode_source=kernel key=mm_cid "
+    "slots=2 slice_ext=enabled";
 const char kGrantStats[] =
     "STAT slice_ext.requests=500\nSTAT slice_ext.grants=3\nSTAT slice_ext.yields=3\n"
     "STAT slice_ext.yields_returned_one=3\n";
@@ -51,13 +51,15 @@ TEST(AllocatorVerdicts, CorrectX86OwnRunPasses) {
 
 TEST(AllocatorVerdicts, EachWrongStatusFieldFails) {
   const char* wrong[] = {
-      "rseq: owner=glibc registered=64 feature_size=33 mode=optimized key=mm_cid slots=2 slice_ext=enabled",
-      "rseq: owner=own registered=32 feature_size=33 mode=optimized key=mm_cid slots=2 slice_ext=enabled",
-      "rseq: owner=own registered=64 feature_size=33 mode=legacy key=mm_cid slots=2 slice_ext=enabled",
-      "rseq: owner=own registered=64 feature_size=33 mode=optimized key=cpu_id slots=2 slice_ext=enabled",
-      "rseq: owner=own registered=64 feature_size=33 mode=optimized key=mm_cid slots=2 slice_ext=available",
-      "rseq: owner=own registered=64 feature_size=33 mode=optimized key=mm_cid slice_ext=enabled",
-      "rseq: owner=own registered=64 feature_size=33 mode=fast key=mm_cid slots=2 slice_ext=enabled",
+      "rseq: owner=glibc registered=64 feature_size=33 mode=optimized mode_source=kernel key=mm_cid slots=2 slice_ext=enabled",
+      "rseq: owner=own registered=32 feature_size=33 mode=optimized mode_source=kernel key=mm_cid slots=2 slice_ext=enabled",
+      "rseq: owner=own registered=64 feature_size=33 mode=legacy mode_source=kernel key=mm_cid slots=2 slice_ext=enabled",
+      "rseq: owner=own registered=64 feature_size=33 mode=optimized mode_source=kernel key=cpu_id slots=2 slice_ext=enabled",
+      "rseq: owner=own registered=64 feature_size=33 mode=optimized mode_source=kernel key=mm_cid slots=2 slice_ext=available",
+      "rseq: owner=own registered=64 feature_size=33 mode=optimized mode_source=kernel key=mm_cid slice_ext=enabled",
+      "rseq: owner=own registered=64 feature_size=33 mode=fast mode_source=kernel key=mm_cid slots=2 slice_ext=enabled",
+      "rseq: owner=own registered=64 feature_size=33 mode=optimized mode_source=inferred key=mm_cid slots=2 slice_ext=enabled",
+      "rseq: owner=own registered=64 feature_size=33 mode=optimized key=mm_cid slots=2 slice_ext=enabled",
   };
   for (const char* status : wrong) {
     CheckLog log;
@@ -108,11 +110,11 @@ TEST(AllocatorVerdicts, OldKernelNeedsCpuIdKey) {
   CheckLog good, bad;
   JudgeAllocatorRun(*FindGuestProfile("arm64-6.1"), "glibc",
                     Exited(0, RealRun("rseq: owner=glibc registered=32 feature_size=20 mode=legacy "
-                                      "key=cpu_id slots=2 slice_ext=unsupported", stats)),
+                                      "mode_source=inferred key=cpu_id slots=2 slice_ext=unsupported", stats)),
                     {}, {}, &good);
   JudgeAllocatorRun(*FindGuestProfile("arm64-6.1"), "glibc",
                     Exited(0, RealRun("rseq: owner=glibc registered=32 feature_size=20 mode=legacy "
-                                      "key=mm_cid slots=2 slice_ext=unsupported", stats)),
+                                      "mode_source=inferred key=mm_cid slots=2 slice_ext=unsupported", stats)),
                     {}, {}, &bad);
   EXPECT_EQ(good.failed(), 0);
   EXPECT_EQ(bad.failed(), 1);
@@ -142,6 +144,97 @@ TEST(ProbeVerdicts, ArmKernelMustRefuseSliceExtension) {
   // The same output on the slice-extension kernel means the feature is missing: must fail.
   JudgeOwnProbe(*FindGuestProfile("x86_64-7.3"), Exited(0, out), {}, {}, &x86);
   EXPECT_GE(x86.failed(), 4);
+}
+
+// trixie's glibc 2.41 owns an optimized registration; rseqmalloc enables the extension lazily.
+TEST(AllocatorVerdicts, Glibc241RunNeedsKernelModeAndLazyEnable) {
+  const std::string before =
+      "rseq: owner=glibc registered=33 feature_size=33 mode=optimized mode_source=kernel "
+      "key=mm_cid slots=2 slice_ext=available";
+  const std::string enabled =
+      "rseq: owner=glibc registered=33 feature_size=33 mode=optimized mode_source=kernel "
+      "key=mm_cid slots=2 slice_ext=enabled";
+  auto run = [&](const std::string& first, const std::string& after, const std::string& libc) {
+    return Exited(0, "LIBC version=" + libc + "\nSTATUS " + first + "\n" + kStressOk +
+                         "STATUS_AFTER " + after + "\n" + kGrantStats);
+  };
+  CheckLog good;
+  JudgeAllocatorRun(*FindGuestProfile("x86_64-7.3"), "glibc241",
+                    run(before, enabled, "2.41 rseq_size=33"), Kernel(1, 10), Kernel(5, 13), &good);
+  EXPECT_EQ(good.failed(), 0);
+  EXPECT_EQ(good.skipped(), 0);
+  CheckLog never_enabled, old_libc, legacy;
+  JudgeAllocatorRun(*FindGuestProfile("x86_64-7.3"), "glibc241", run(before, before, "2.41 rseq_size=33"),
+                    Kernel(1, 10), Kernel(5, 13), &never_enabled);
+  EXPECT_EQ(never_enabled.failed(), 1);
+  JudgeAllocatorRun(*FindGuestProfile("x86_64-7.3"), "glibc241", run(before, enabled, "2.36 rseq_size=20"),
+                    Kernel(1, 10), Kernel(5, 13), &old_libc);
+  EXPECT_EQ(old_libc.failed(), 1);
+  const std::string legacy_line =
+      "rseq: owner=glibc registered=32 feature_size=28 mode=legacy mode_source=inferred "
+      "key=mm_cid slots=2 slice_ext=unsupported";
+  JudgeAllocatorRun(*FindGuestProfile("x86_64-7.3"), "glibc241",
+                    run(legacy_line, legacy_line, "2.41 rseq_size=33"), Kernel(1, 10), Kernel(5, 13),
+                    &legacy);
+  EXPECT_GE(legacy.failed(), 2);  // status, and slice_ext never enabled
+}
+
+ChildResult Killed(int sig) {
+  ChildResult r;
+  r.started = true;
+  r.term_signal = sig;
+  return r;
+}
+
+TEST(KernelOwnedWriteVerdicts, KilledOnlyWhereExpected) {
+  const ChildResult survived = Exited(0, "RO survived=1 cpu_id_start_after=1 written=16385 migrations=9\n");
+  const ChildResult not_rewritten =
+      Exited(0, "RO survived=1 cpu_id_start_after=16385 written=16385 migrations=9\n");
+  CheckLog a, b, c, d, e;
+  JudgeKernelOwnedWrite("x", true, Killed(11), &a);
+  EXPECT_EQ(a.failed(), 0);
+  JudgeKernelOwnedWrite("x", true, survived, &b);  // optimized expected, kernel did not enforce
+  EXPECT_EQ(b.failed(), 1);
+  JudgeKernelOwnedWrite("x", false, survived, &c);
+  EXPECT_EQ(c.failed(), 0);
+  JudgeKernelOwnedWrite("x", false, Killed(11), &d);
+  EXPECT_EQ(d.failed(), 1);
+  JudgeKernelOwnedWrite("x", false, not_rewritten, &e);  // the kernel never looked at the field
+  EXPECT_EQ(e.failed(), 1);
+}
+
+const char kGtestOutput[] =
+    "[ RUN      ] A.Runs\n[       OK ] A.Runs (1 ms)\n"
+    "[ RUN      ] A.Skips\nx.cc:9: Skipped\nno feature here\n\n[  SKIPPED ] A.Skips (0 ms)\n"
+    "[  PASSED  ] 1 test.\n[  SKIPPED ] 1 test, listed below:\n[  SKIPPED ] A.Skips\n";
+
+TEST(GtestVerdicts, SkipsAreReportedNotPassed) {
+  const GtestOutcome o = ParseGtestOutput(kGtestOutput);
+  ASSERT_EQ(o.passed.size(), 1u);
+  ASSERT_EQ(o.skipped.size(), 1u);
+  EXPECT_EQ(o.skipped[0].first, "A.Skips");
+  EXPECT_EQ(o.skipped[0].second, "no feature here");
+  CheckLog log;
+  JudgeGtestRun("gtest.t.own", Exited(0, kGtestOutput), {}, &log);
+  EXPECT_EQ(log.passed(), 1);
+  EXPECT_EQ(log.skipped(), 1);
+  CheckLog required;
+  JudgeGtestRun("gtest.t.own", Exited(0, kGtestOutput), {"A.Skips"}, &required);
+  EXPECT_EQ(required.failed(), 1);
+}
+
+TEST(GtestVerdicts, NothingRunIsNotAPass) {
+  CheckLog none, all_skipped, crashed;
+  JudgeGtestRun("g", Exited(0, "[  PASSED  ] 0 tests.\n"), {}, &none);
+  EXPECT_EQ(none.failed(), 1);
+  JudgeGtestRun("g", Exited(0, "x.cc:1: Skipped\n\n[  SKIPPED ] A.B (0 ms)\n"), {}, &all_skipped);
+  EXPECT_EQ(all_skipped.passed(), 0);
+  EXPECT_EQ(all_skipped.failed(), 0);
+  EXPECT_EQ(all_skipped.skipped(), 2);
+  ChildResult c = Killed(6);
+  c.output = "[       OK ] A.Runs (1 ms)\n";
+  JudgeGtestRun("g", c, {}, &crashed);
+  EXPECT_EQ(crashed.failed(), 1);
 }
 
 TEST(ProbeVerdicts, UnfinishedProbeFails) {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Private apt: downloads Debian packages from suites the machine is not configured for
-# (trixie-backports, bookworm), without touching the system's sources, lists or package state.
+# (trixie-backports for the 7.3 kernels, trixie for glibc 2.41, bookworm), without touching the system's sources, lists or package state.
 # Every path apt would write to is redirected under the cache directory with -o options, and
 # packages are only ever fetched with `apt-get download` (never installed).
 #
 #   private_apt.sh <cache-dir> update
 #   private_apt.sh <cache-dir> search <regex>
-#   private_apt.sh <cache-dir> download <pkg[:arch]> <out-dir>   (prints the .deb path)
+#   private_apt.sh <cache-dir> download <pkg[:arch][/suite]> <out-dir>   (prints the .deb path)
 set -euo pipefail
 cache=$1; cmd=$2; shift 2
 dir="$cache/apt"
@@ -33,6 +33,7 @@ uri=$(mirror_uri)
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 cat > "$dir/etc/sources.list.new" <<SOURCES
 deb [arch=amd64,arm64 signed-by=$keyring] $uri trixie-backports main
+deb [arch=amd64 signed-by=$keyring] $uri trixie main
 deb [arch=amd64,arm64 signed-by=$keyring] $uri bookworm main
 SOURCES
 mv "$dir/etc/sources.list.new" "$dir/etc/sources.list"
@@ -56,7 +57,10 @@ apt_opts=(
 case "$cmd" in
   update)
     # Lists older than a day are refreshed; otherwise the cached ones are used (fast repeat runs).
-    if [[ -z "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -1)" ]]; then
+    # (A sources list that names a suite without lists yet, e.g. after an upgrade of this script,
+    # also forces an update.)
+    if [[ -z "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -1)" ||
+          -z "$(find "$dir/lists" -maxdepth 1 -name '*_dists_trixie_main_binary-amd64_Packages*' 2>/dev/null | head -1)" ]]; then
       apt-get "${apt_opts[@]}" -qq update >&2
     fi ;;
   search)
@@ -71,6 +75,7 @@ case "$cmd" in
     pkg=$1; out=$2
     mkdir -p "$out"
     ( cd "$out" && apt-get "${apt_opts[@]}" -qq download "$pkg" >&2 )
-    ls -t "$out"/"${pkg%%:*}"_*.deb | head -1 ;;
+    name=${pkg%%/*}; name=${name%%:*}
+    ls -t "$out"/"${name}"_*.deb | head -1 ;;
   *) echo "private_apt: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "tests/kernel_vm/guest_rseq_abi.h"
+#include "tests/kernel_vm/kernel_owned_write.h"
 
 // glibc 2.35+ exports these; weak so that the probe still links against a libc without them.
 extern "C" {
@@ -181,6 +182,19 @@ int RunOwnRegistrationProbe() {
   if (set == 0) ProbeGrantLoop();
   printf("PROBE own_unregister=%ld\n", ResultOf(RawRseq(&own_area.abi, len, kRseqFlagUnregister)));
   printf("PROBE done=1\n");
+  return 0;
+}
+
+int RunKernelOwnedWriteProbe(uint32_t length) {
+  printf("PROBE ro_len=%u\n", length);
+  const long reg = ResultOf(RawRseq(&own_area.abi, length, 0));
+  printf("PROBE ro_register=%ld\n", reg);
+  fflush(stdout);
+  if (reg != 0) return 2;
+  sched_yield();  // the first return to user space fills in the IDs
+  printf("PROBE ro_cpu_id=%d\n", int(own_area.abi.cpu_id));
+  fflush(stdout);
+  WriteKernelOwnedFieldAndMigrate(&own_area.abi.cpu_id_start, 1500);
   return 0;
 }
 

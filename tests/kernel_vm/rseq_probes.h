@@ -4,6 +4,8 @@
 #ifndef RSEQMALLOC_TESTS_KERNEL_VM_RSEQ_PROBES_H_
 #define RSEQMALLOC_TESTS_KERNEL_VM_RSEQ_PROBES_H_
 
+#include <cstdint>
+
 namespace rseqmalloc {
 namespace kernel_vm {
 
@@ -15,6 +17,11 @@ int RunOwnRegistrationProbe();
 // Run in a process where static glibc registered its 32-byte area: reports glibc's __rseq_size
 // and how the kernel answers a second registration and the slice-extension prctl.
 int RunGlibcRegistrationProbe();
+
+// Registers its own area with `length` bytes (process started without glibc's registration),
+// prints "PROBE ro_len=.. ro_register=.." and then writes the kernel-owned cpu_id_start (see
+// kernel_owned_write.h). Killed by SIGSEGV where the registration is optimized (V2).
+int RunKernelOwnedWriteProbe(uint32_t length);
 
 }  // namespace kernel_vm
 }  // namespace rseqmalloc

@@ -71,6 +71,26 @@ TEST_F(RseqRegistrationTest, ReachesTheModeTheWrapperAskedFor) {
   }
 }
 
+// The mode is "kernel"-observed exactly when the kernel flagged the slice extension as available
+// (it does so only for optimized registrations); without rseq there is no mode to source.
+TEST_F(RseqRegistrationTest, ModeSourceSaysWhetherTheKernelShowedTheMode) {
+  const RseqStatus& s = CurrentRseqStatus();
+  EXPECT_NE(StatusLine().find(std::string(" mode_source=") + RseqModeSourceName(s.mode_source) +
+                              " "),
+            std::string::npos)
+      << StatusLine();
+  if (s.owner == RseqOwner::kNone) {
+    EXPECT_EQ(s.mode_source, RseqModeSource::kNone);
+    return;
+  }
+  const bool flagged = (ThreadRseqFlags() & arch::kRseqCsFlagSliceExtAvailable) != 0;
+  EXPECT_EQ(s.mode_source, flagged ? RseqModeSource::kKernel : RseqModeSource::kInferred)
+      << StatusLine();
+  if (flagged) {
+    EXPECT_EQ(s.mode, RseqMode::kOptimized);
+  }
+}
+
 TEST_F(RseqRegistrationTest, SlotsAreThePossibleCpus) {
   std::ifstream in("/sys/devices/system/cpu/possible");
   std::string text;
@@ -108,13 +128,14 @@ TEST_F(RseqRegistrationTest, StatusLineHasTheExactFormat) {
   s.registered_length = 32;
   s.feature_size = 28;
   s.mode = RseqMode::kLegacy;
+  s.mode_source = RseqModeSource::kInferred;
   s.key = SlotKey::kMmCid;
   s.slots = 2;
   s.slice_ext = SliceExtState::kUnsupported;
   char buf[256];
   const char* want =
-      "rseq: owner=glibc registered=32 feature_size=28 mode=legacy key=mm_cid slots=2 "
-      "slice_ext=unsupported";
+      "rseq: owner=glibc registered=32 feature_size=28 mode=legacy mode_source=inferred "
+      "key=mm_cid slots=2 slice_ext=unsupported";
   EXPECT_EQ(s.Format(buf, sizeof(buf)), strlen(want));
   EXPECT_STREQ(buf, want);
 
@@ -122,17 +143,20 @@ TEST_F(RseqRegistrationTest, StatusLineHasTheExactFormat) {
   s.registered_length = 33;
   s.feature_size = 33;
   s.mode = RseqMode::kOptimized;
+  s.mode_source = RseqModeSource::kKernel;
   s.key = SlotKey::kCpuId;
   s.slots = 128;
   s.slice_ext = SliceExtState::kEnabled;
   s.Format(buf, sizeof(buf));
   EXPECT_STREQ(buf,
-               "rseq: owner=own registered=33 feature_size=33 mode=optimized key=cpu_id "
-               "slots=128 slice_ext=enabled");
+               "rseq: owner=own registered=33 feature_size=33 mode=optimized mode_source=kernel "
+               "key=cpu_id slots=128 slice_ext=enabled");
   s.owner = RseqOwner::kNone;
   s.mode = RseqMode::kUnavailable;
+  s.mode_source = RseqModeSource::kNone;
   s.slice_ext = SliceExtState::kAvailable;
   s.Format(buf, sizeof(buf));
+  EXPECT_NE(strstr(buf, "mode_source=none "), nullptr);
   EXPECT_NE(strstr(buf, "owner=none "), nullptr);
   EXPECT_NE(strstr(buf, "mode=unavailable "), nullptr);
   EXPECT_NE(strstr(buf, "slice_ext=available"), nullptr);
@@ -151,8 +175,8 @@ TEST_F(RseqRegistrationTest, CurrentStatusLineParsesBack) {
   std::string word;
   in >> word;
   EXPECT_EQ(word, "rseq:");
-  const char* keys[] = {"owner", "registered", "feature_size", "mode", "key", "slots",
-                        "slice_ext"};
+  const char* keys[] = {"owner", "registered", "feature_size", "mode", "mode_source", "key",
+                        "slots", "slice_ext"};
   for (const char* key : keys) {
     ASSERT_TRUE(in >> word) << line;
     EXPECT_EQ(word.substr(0, word.find('=')), key) << line;

@@ -4,11 +4,13 @@
 #include "percpu/slice_extension.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <thread>
+#include <vector>
 
 #include "arch/rseq_abi.h"
 #include "gtest/gtest.h"
@@ -24,6 +26,21 @@ bool KernelHasSliceYield() {
   errno = 0;
   long rc = syscall(arch::kSysRseqSliceYield);
   return !(rc == -1 && errno == ENOSYS);
+}
+
+uint8_t RequestByte() {
+  return *reinterpret_cast<volatile uint8_t*>(ThreadRseqArea() + arch::kRseqSliceRequestOffset);
+}
+
+// Turns the guard on for the calling thread even where the kernel lacks the extension, so that
+// the request-byte protocol can be checked on any host (kernels ignore the byte beyond the
+// feature size they fill, and `granted` then stays 0, so no yield happens).
+void ForceGuardOnThisThread() { internal::t_slice_state = internal::kSliceOn; }
+
+uint8_t g_request_seen_in_handler = 0xff;
+void GuardedSignalHandler(int) {
+  SliceExtensionGuard inner;
+  g_request_seen_in_handler = RequestByte();
 }
 
 class SliceExtensionTest : public ::testing::Test {
@@ -85,6 +102,70 @@ TEST_F(SliceExtensionTest, GuardRequestsWhenSupported) {
     EXPECT_EQ(GetSliceExtensionCounters().requests, before.requests + 1);
     EXPECT_TRUE(ThreadRseqFlags() & arch::kRseqCsFlagSliceExtEnabled);
   }).join();
+}
+
+// An inner guard (here: one in a signal handler that interrupted a guarded section) must not
+// withdraw the outer section's request, nor count as a request of its own.
+TEST_F(SliceExtensionTest, NestedGuardKeepsTheOuterRequest) {
+  std::thread([] {
+    ForceGuardOnThisThread();
+    const SliceExtensionCounters before = GetSliceExtensionCounters();
+    {
+      SliceExtensionGuard outer;
+      EXPECT_EQ(RequestByte(), 1);
+      {
+        SliceExtensionGuard inner;
+        EXPECT_EQ(RequestByte(), 1);
+      }
+      EXPECT_EQ(RequestByte(), 1) << "the inner guard withdrew the outer request";
+      struct sigaction sa {}, old {};
+      sa.sa_handler = GuardedSignalHandler;
+      sigemptyset(&sa.sa_mask);
+      ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
+      raise(SIGUSR2);
+      sigaction(SIGUSR2, &old, nullptr);
+      EXPECT_EQ(g_request_seen_in_handler, 1);
+      EXPECT_EQ(RequestByte(), 1) << "a guard in a signal handler withdrew the outer request";
+    }
+    EXPECT_EQ(RequestByte(), 0);
+    EXPECT_EQ(GetSliceExtensionCounters().requests - before.requests, 1u)
+        << "only the outermost guard requests";
+  }).join();
+}
+
+// A nested guard restores what it found: if the kernel had already cleared the outer request,
+// the inner guard must not leave a stray request behind when it ends.
+TEST_F(SliceExtensionTest, NestedGuardRestoresAClearedRequest) {
+  std::thread([] {
+    ForceGuardOnThisThread();
+    SliceExtensionGuard outer;
+    *reinterpret_cast<volatile uint8_t*>(ThreadRseqArea() + arch::kRseqSliceRequestOffset) = 0;
+    { SliceExtensionGuard inner; }
+    EXPECT_EQ(RequestByte(), 0);
+    outer.LockAcquired();
+    EXPECT_EQ(RequestByte(), 1) << "LockAcquired must request again";
+  }).join();
+}
+
+// The counters are kept per slot but must add up exactly (the guest compares them with the
+// kernel's own counts).
+TEST_F(SliceExtensionTest, CountersAddUpAcrossThreads) {
+  constexpr int kThreads = 4, kGuards = 5000;
+  const SliceExtensionCounters before = GetSliceExtensionCounters();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([] {
+      ForceGuardOnThisThread();
+      for (int i = 0; i < kGuards; ++i) {
+        SliceExtensionGuard guard;
+        if (i % 97 == 0) sched_yield();  // move between CPUs now and then
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const SliceExtensionCounters after = GetSliceExtensionCounters();
+  EXPECT_EQ(after.requests - before.requests, uint64_t{kThreads} * kGuards);
+  EXPECT_LE(after.yields - before.yields, after.grants - before.grants);
 }
 
 }  // namespace

@@ -1,0 +1,154 @@
+// The page heap's hugepage policy: which 2 MiB hugepages to mark MADV_HUGEPAGE or collapse,
+// and what the heap believes is backed by hugepages. See docs/page_heap.md ("Hugepages").
+#include "allocator/hugepage_system.h"
+#include "allocator/locked_section.h"
+#include "allocator/page_heap.h"
+
+namespace rseqmalloc {
+namespace {
+
+// A hugepage this full of spans is marked even in a small heap (and khugepaged may then back
+// it, costing at most the unused eighth), and one wholly full of small spans is collapsed.
+constexpr size_t kDensePages = kPagesPerHugePage * 7 / 8;
+// Once this much of the heap is in use, hugepages are marked at their first use, before any
+// page of them is touched, so that the first fault maps a whole hugepage. Below it a program
+// is small, and rounding its few hugepages up to 2 MiB would be most of its footprint.
+constexpr size_t kEagerAdviseBytes = size_t{16} << 20;
+// A partial release of a hugepage this used is avoided (it would split a hugepage to gain less
+// than half of it).
+constexpr size_t kMostlyUsedPages = kPagesPerHugePage / 2;
+
+// Calls f(h, pages of [first, first + n) inside h) for every hugepage h the range touches.
+template <typename F>
+void ForEachHugepage(PageId first, size_t n, F f) {
+  const PageId end = first + n;
+  for (HugePageId h = HugePageOfPage(first); FirstPageOfHuge(h) < end; ++h) {
+    const PageId lo = FirstPageOfHuge(h) > first ? FirstPageOfHuge(h) : first;
+    const PageId hi = FirstPageOfHuge(h + 1) < end ? FirstPageOfHuge(h + 1) : end;
+    f(h, static_cast<size_t>(hi - lo));
+  }
+}
+
+}  // namespace
+
+void PageHeap::NoteInUseLocked(PageId first, size_t n, bool small, HugepageWork* work) {
+  const ThpMode mode = GetThpMode();  // read (with syscalls) by Grow, before any span exists
+  const bool eager = in_use_bytes_ >= kEagerAdviseBytes;
+  ForEachHugepage(first, n, [&](HugePageId h, size_t pages) {
+    HugePageEntry& e = hugepages_.At(h);
+    e.used_pages = static_cast<uint16_t>(e.used_pages + pages);
+    const bool first_touch = (e.flags & HugePageEntry::kTouched) == 0;
+    e.flags |= HugePageEntry::kTouched;
+    if (mode == ThpMode::kNever) return;
+    // Only small-object spans lead to marking: the central free list hands their objects out
+    // and they get touched. A large block may be touched sparsely, and marked it would become
+    // resident in whole hugepages (stress-ng's malloc stressor, blocks up to 32 MiB: peak RSS
+    // 780 MB marked, 480 MB not). Its hugepages still count as backed if marked already.
+    if (mode == ThpMode::kMadvise && small && (e.flags & HugePageEntry::kAdvised) == 0 &&
+        (eager || e.used_pages >= kDensePages)) {
+      e.flags |= HugePageEntry::kAdvised;
+      ++advised_hugepages_;
+      // One madvise for the whole range: hugepages in between that were already marked are
+      // marked again, which changes nothing.
+      if (work->advise_end == work->advise_first) work->advise_first = h;
+      work->advise_end = h + 1;
+    }
+    const bool eligible = mode == ThpMode::kAlways || (e.flags & HugePageEntry::kAdvised) != 0;
+    if (!eligible || (e.flags & HugePageEntry::kBacked) != 0) return;
+    if (first_touch) {
+      // Nothing of it is mapped yet: its first fault will map a whole hugepage (when the
+      // kernel has one free; the statistics cannot see when it has not).
+      e.flags |= HugePageEntry::kBacked;
+      ++backed_hugepages_;
+    } else if (small && e.used_pages == kPagesPerHugePage &&
+               (e.flags & HugePageEntry::kCollapseTried) == 0 && work->collapse == 0 &&
+               CollapseAvailable()) {
+      // Full of small spans but mapped by small pages (marked after its first touch): worth
+      // one copy into a hugepage now rather than waiting for khugepaged.
+      e.flags |= HugePageEntry::kCollapseTried;
+      work->collapse = h;
+    }
+  });
+}
+
+PageHeap::HugepageCrossing PageHeap::NoteNotInUseLocked(PageId first, size_t n) {
+  HugepageCrossing crossed;
+  size_t count = 0;
+  ForEachHugepage(first, n, [&](HugePageId h, size_t pages) {
+    HugePageEntry& e = hugepages_.At(h);
+    const bool was_busy = e.used_pages > kPagesPerHugePage / 2;
+    e.used_pages = static_cast<uint16_t>(e.used_pages - pages);
+    // Only a small span's (one or two hugepages) are tracked: a large span's hugepages are
+    // mostly wholly free afterwards, and their runs long, outside the exact-length lists.
+    if (was_busy && e.used_pages <= kPagesPerHugePage / 2 && count < 2) crossed.ids[count++] = h;
+  });
+  return crossed;
+}
+
+void PageHeap::DemoteRunsOfHugepageLocked(HugePageId h) {
+  // Its short free runs were put at the front of their lists while it was well used; small
+  // spans should now prefer other hugepages, so they move to the back. Once per crossing,
+  // which takes at least half a hugepage of frees: at most two pagemap reads per page freed.
+  const PageId first = FirstPageOfHuge(h);
+  for (PageId p = first; p < first + kPagesPerHugePage; ++p) {
+    Span* s = pagemap_->GetSpan(p);
+    // Interior entries may be stale; only a free run that starts here is one.
+    if (s == nullptr || s->first_page != p || !s->is_free() || s->num_pages > kMaxExactPages) {
+      continue;
+    }
+    RunLists& lists = ListsFor(s->state);
+    lists.exact[s->num_pages].Remove(s);
+    lists.exact[s->num_pages].InsertBack(s);
+    p += s->num_pages - 1;
+  }
+}
+
+void PageHeap::NoteReleasedLocked(PageId first, size_t n) {
+  ForEachHugepage(first, n, [&](HugePageId h, size_t pages) {
+    HugePageEntry& e = hugepages_.At(h);
+    // Any release inside a hugepage splits it (or frees it): it is no longer one.
+    if ((e.flags & HugePageEntry::kBacked) != 0) --backed_hugepages_;
+    e.flags &= static_cast<uint8_t>(~(HugePageEntry::kBacked | HugePageEntry::kCollapseTried));
+    if (pages == kPagesPerHugePage) e.flags &= static_cast<uint8_t>(~HugePageEntry::kTouched);
+  });
+}
+
+bool PageHeap::MostlyUsedHugepageLocked(PageId first, size_t n) {
+  const size_t head = AlignLeadToHugepage(first);
+  if (head + kPagesPerHugePage <= n) return false;  // holds a whole hugepage: worth releasing
+  bool mostly_used = false;
+  ForEachHugepage(first, n, [&](HugePageId h, size_t) {
+    if (hugepages_.At(h).used_pages >= kMostlyUsedPages) mostly_used = true;
+  });
+  return mostly_used;
+}
+
+void PageHeap::DoHugepageWork(const HugepageWork& work) {
+  if (work.advise_end > work.advise_first) {
+    const size_t count = work.advise_end - work.advise_first;
+    if (!AdviseHugepages(AddressOf(FirstPageOfHuge(work.advise_first)), count * kHugePageSize)) {
+      // The kernel refused (a seccomp filter, an old kernel): take the marks back.
+      LockedSection h(&lock_);
+      for (HugePageId id = work.advise_first; id < work.advise_end; ++id) {
+        HugePageEntry& e = hugepages_.At(id);
+        if ((e.flags & HugePageEntry::kAdvised) == 0) continue;
+        --advised_hugepages_;
+        if ((e.flags & HugePageEntry::kBacked) != 0) --backed_hugepages_;
+        e.flags &= static_cast<uint8_t>(~(HugePageEntry::kAdvised | HugePageEntry::kBacked));
+      }
+    }
+  }
+  if (work.collapse != 0 && CollapseHugepage(AddressOf(FirstPageOfHuge(work.collapse)))) {
+    LockedSection h(&lock_);
+    ++collapses_;
+    HugePageEntry& e = hugepages_.At(work.collapse);
+    // A release meanwhile clears kCollapseTried: then the hugepage is split again.
+    if ((e.flags & (HugePageEntry::kCollapseTried | HugePageEntry::kBacked)) ==
+        HugePageEntry::kCollapseTried) {
+      e.flags |= HugePageEntry::kBacked;
+      ++backed_hugepages_;
+    }
+  }
+}
+
+}  // namespace rseqmalloc

@@ -1,0 +1,103 @@
+// Releasing free page-heap memory to the OS: on request (ReleaseFree) and at free time above
+// the high-water mark (ReleaseExcess). See docs/page_heap.md ("Giving memory back").
+#include "allocator/locked_section.h"
+#include "allocator/page_heap.h"
+#include "allocator/system_allocator.h"
+
+namespace rseqmalloc {
+namespace {
+
+// Runs taken out per release round: bounds the time under the lock and the stack used.
+constexpr size_t kReleaseBatch = 16;
+
+}  // namespace
+
+void PageHeap::ReleaseExcess() {
+  size_t excess;
+  {
+    LockedSection h(&lock_);
+    const size_t low = LowWater(in_use_bytes_);
+    if (free_bytes_ <= low) return;
+    excess = free_bytes_ - low;
+  }
+  ReleaseFree(excess);
+  LockedSection h(&lock_);
+  ++prompt_releases_;
+  // What could not be released (fragments of mostly used hugepages) is not retried on every
+  // Delete: only once another floor's worth has been freed.
+  next_prompt_free_ = free_bytes_ + (kHighWaterFloor - kLowWaterFloor);
+}
+
+size_t PageHeap::ReleaseFree(size_t bytes) {
+  const bool all = bytes == 0;
+  size_t released = 0;
+  bool failed = false;
+  while (!failed && (all || released < bytes)) {
+    EnsureSpares();  // best effort: without spares whole runs are released
+    Span* batch[kReleaseBatch];
+    size_t count = 0;
+    {
+      LockedSection h(&lock_);
+      size_t planned = released;
+      while (count < kReleaseBatch && (all || planned < bytes)) {
+        Span* run = LargestFreeRunLocked();
+        if (run == nullptr) break;
+        // Largest first: once the largest run is a piece of a mostly used hugepage, so are (or
+        // nearly) the rest, and releasing them would break hugepages to gain little.
+        if (!all && MostlyUsedHugepageLocked(run->first_page, run->num_pages)) break;
+        RemoveLocked(run);
+        size_t want = run->num_pages;
+        size_t lead = 0;
+        if (!all) {
+          // Release whole hugepages: a partial madvise of a hugepage splits it and keeps
+          // the rest resident anyway. Of a run that holds whole aligned hugepages, only those
+          // go; the pieces at its ends stay with their (partly used) hugepages.
+          size_t pages = PagesFor(bytes - planned);
+          RoundUpChecked(pages, kPagesPerHugePage, &pages);
+          const size_t head = AlignLeadToHugepage(run->first_page);
+          const size_t whole = head < run->num_pages
+                                   ? (run->num_pages - head) / kPagesPerHugePage * kPagesPerHugePage
+                                   : 0;
+          if (whole > 0) {
+            lead = head;
+            want = pages < whole ? pages : whole;
+          } else if (pages < want) {
+            want = pages;
+          }
+        }
+        if ((want < run->num_pages || lead > 0) && spare_count_ < kSparesNeeded) {
+          want = run->num_pages;  // cannot split without spares: release the whole run
+          lead = 0;
+        }
+        if (want < run->num_pages || lead > 0) run = CarveLocked(run, lead, want);
+        // In flight: looks allocated, so neighbours being freed do not merge with it.
+        run->state = Span::State::kLarge;
+        batch[count++] = run;
+        planned += run->bytes();
+      }
+    }
+    if (count == 0) break;
+    bool ok[kReleaseBatch];
+    for (size_t i = 0; i < count; ++i) ok[i] = SystemRelease(batch[i]->start(), batch[i]->bytes());
+    LockedSection h(&lock_);
+    for (size_t i = 0; i < count; ++i) {
+      Span* run = batch[i];
+      ++release_calls_;
+      if (ok[i]) {
+        run->state = Span::State::kReturned;
+        free_bytes_ -= run->bytes();
+        returned_bytes_ += run->bytes();
+        released_bytes_ += run->bytes();
+        released += run->bytes();
+        NoteReleasedLocked(run->first_page, run->num_pages);
+      } else {
+        run->state = Span::State::kFree;
+        failed = true;  // do not spin on a run the kernel refuses
+      }
+      MergeAndInsertLocked(run);
+    }
+  }
+  return released;
+}
+
+}  // namespace rseqmalloc

@@ -1,0 +1,233 @@
+// The page heap's hugepage policy and prompt release (docs/page_heap.md, "Hugepages" and
+// "Giving memory back"): placement of small spans, alignment of large ones, which hugepages a
+// partial release leaves alone, the high-water release, and the hugepage coverage statistics
+// checked against the kernel's AnonHugePages.
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "allocator/hugepage_system.h"
+#include "allocator/page_heap.h"
+#include "gtest/gtest.h"
+#include "tests/allocator/fresh_page_heap.h"
+
+namespace rseqmalloc {
+namespace {
+
+// A field of /proc/self/smaps_rollup, in bytes (-1 if missing).
+long long Rollup(const char* field) {
+  FILE* f = fopen("/proc/self/smaps_rollup", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long long kb = -1;
+  const size_t len = strlen(field);
+  while (fgets(line, sizeof(line), f) != nullptr) {
+    if (strncmp(line, field, len) == 0 && line[len] == ':') kb = atoll(line + len + 1);
+  }
+  fclose(f);
+  return kb < 0 ? -1 : kb * 1024;
+}
+
+size_t HugepageOf(const Span* s) { return s->first_page / kPagesPerHugePage; }
+
+// Two hugepages full of one-page spans, the first of them starting on a hugepage boundary.
+std::vector<Span*> TwoFullHugepages(PageHeap* heap) {
+  std::vector<Span*> spans;
+  Span* s = heap->NewSmall(1);
+  while (s->first_page % kPagesPerHugePage != 0) {  // the region starts aligned: rarely loops
+    spans.push_back(s);
+    s = heap->NewSmall(1);
+  }
+  for (Span* early : spans) heap->Delete(early);
+  spans.assign(1, s);
+  for (size_t i = 1; i < 2 * kPagesPerHugePage; ++i) spans.push_back(heap->NewSmall(1));
+  for (size_t i = 0; i < spans.size(); ++i) {
+    EXPECT_EQ(spans[i]->first_page, spans[0]->first_page + i);
+  }
+  return spans;
+}
+
+TEST(PageHeapHugepageTest, SmallSpansGoToTheFullestHugepage) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  std::vector<Span*> spans = TwoFullHugepages(heap);
+  const size_t fuller = HugepageOf(spans[kPagesPerHugePage]);
+  // Free every other page: 20 of the second hugepage first, then 128 of the first, so that
+  // the sparser hugepage's holes are the most recently freed.
+  for (size_t i = 0; i < 20; ++i) heap->Delete(spans[kPagesPerHugePage + 2 * i + 1]);
+  for (size_t i = 0; i < kPagesPerHugePage / 2; ++i) heap->Delete(spans[2 * i + 1]);
+  for (int i = 0; i < 20; ++i) {
+    Span* s = heap->NewSmall(1);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(HugepageOf(s), fuller) << "span " << i << " went to the sparser hugepage";
+  }
+}
+
+TEST(PageHeapHugepageTest, LargeAllocationsStartOnAHugepage) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  ASSERT_NE(heap->New(3), nullptr);  // the rest of the region starts off the boundary
+  for (size_t pages : {kPagesPerHugePage, kPagesPerHugePage * 3 + 7}) {
+    Span* s = heap->New(pages);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->first_page % kPagesPerHugePage, 0u) << pages << " pages";
+  }
+  // Smaller ones are not aligned (they would waste the pages skipped).
+  Span* small = heap->New(kPagesPerHugePage / 2);
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(small->first_page % kPagesPerHugePage, 3u);
+}
+
+TEST(PageHeapHugepageTest, PartialReleaseLeavesMostlyUsedHugepagesIntact) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  std::vector<Span*> spans = TwoFullHugepages(heap);
+  // Holes in the first hugepage (mostly used), and the second hugepage wholly free.
+  for (size_t i = 0; i < 10; ++i) heap->Delete(spans[2 * i + 1]);
+  for (size_t i = kPagesPerHugePage; i < spans.size(); ++i) heap->Delete(spans[i]);
+  // Free now: the holes, the empty hugepage and whatever else of the region was touched
+  // earlier (nothing: the rest of the region is a returned run).
+  const size_t released = heap->ReleaseFree(size_t{64} << 20);
+  EXPECT_EQ(released, kHugePageSize) << "only the empty hugepage should go";
+  EXPECT_EQ(heap->GetStats().free_bytes, 10 * kPageSize);
+  // Releasing everything (malloc_trim) takes the holes too.
+  EXPECT_EQ(heap->ReleaseFree(0), 10 * kPageSize);
+}
+
+TEST(PageHeapHugepageTest, FreeMemoryAboveTheHighWaterMarkIsReleasedPromptly) {
+  PageHeap* heap = FreshHeap();
+  // A loop of blocks below the floor never releases: no page faults on reuse.
+  for (int i = 0; i < 50; ++i) {
+    Span* s = heap->New((size_t{8} << 20) >> kPageShift);
+    ASSERT_NE(s, nullptr);
+    memset(s->start(), 1, size_t{8} << 20);
+    heap->Delete(s);
+  }
+  EXPECT_EQ(heap->GetStats().prompt_releases, 0u);
+  EXPECT_EQ(heap->GetStats().release_calls, 0u);
+  // A big block freed while little is in use is released at once, down to the low-water mark.
+  const size_t big = size_t{96} << 20;
+  Span* s = heap->New(big >> kPageShift);
+  ASSERT_NE(s, nullptr);
+  memset(s->start(), 1, big);
+  heap->Delete(s);
+  const PageHeap::Stats st = heap->GetStats();
+  EXPECT_EQ(st.prompt_releases, 1u);
+  EXPECT_LE(st.free_bytes, PageHeap::LowWater(st.in_use_bytes) + kHugePageSize);
+  EXPECT_GE(st.free_bytes + kHugePageSize, PageHeap::LowWater(st.in_use_bytes));
+}
+
+TEST(PageHeapHugepageTest, FreeAndReturnedNeighboursServeARequestTogether) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  const size_t region_pages = PageHeap::kMinGrowBytes >> kPageShift;
+  Span* a = heap->New(200);
+  Span* b = heap->New(200);
+  Span* guard = heap->New(1);
+  Span* filler = heap->New(region_pages - 401);  // the region is now full
+  ASSERT_TRUE(a && b && guard && filler);
+  ASSERT_EQ(b->first_page, a->first_page + 200);
+  const PageId a_first = a->first_page;
+  heap->Delete(a);
+  heap->ReleaseFree(0);  // a's pages: a returned run
+  heap->Delete(b);       // b's pages: a free run beside it
+  const size_t grows = heap->GetStats().grows;
+  Span* both = heap->New(400);
+  ASSERT_NE(both, nullptr);
+  EXPECT_EQ(both->first_page, a_first) << "served by growing instead of merging";
+  const PageHeap::Stats st = heap->GetStats();
+  EXPECT_EQ(st.grows, grows);
+  EXPECT_EQ(st.mixed_merges, 1u);
+  EXPECT_EQ(st.system_bytes, st.free_bytes + st.returned_bytes + st.in_use_bytes);
+  memset(both->start(), 1, both->bytes());
+}
+
+TEST(PageHeapHugepageTest, SpansSayWhetherTheyReadZero) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  Span* s = heap->New(40);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->zeroed) << "a fresh region reads zero";
+  memset(s->start(), 0x5a, s->bytes());
+  heap->Delete(s);
+  s = heap->New(40);
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(s->zeroed) << "a reused free run holds old data";
+  heap->Delete(s);
+  heap->ReleaseFree(0);
+  s = heap->New(40);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->zeroed) << "a released run reads zero";
+  const auto* bytes = static_cast<const unsigned char*>(s->start());
+  for (size_t i = 0; i < s->bytes(); i += 512) ASSERT_EQ(bytes[i], 0) << i;
+}
+
+// The mode decides what the heap asks for (the mode is forced here; the kernel's own setting
+// then only decides what the process really gets, which this test does not look at).
+TEST(PageHeapHugepageTest, ThpModeNeverAndAlwaysMakeNoMarkingCalls) {
+  const ThpMode real = GetThpMode();
+  const size_t count = (size_t{32} << 20) >> kPageShift;
+  for (ThpMode mode : {ThpMode::kNever, ThpMode::kAlways, ThpMode::kMadvise}) {
+    SetThpModeForTesting(mode);
+    PageHeap* heap = FreshHeap();
+    heap->set_prompt_release(false);
+    for (size_t i = 0; i < count; ++i) ASSERT_NE(heap->NewSmall(1), nullptr);
+    const PageHeap::Stats st = heap->GetStats();
+    if (mode == ThpMode::kMadvise) {
+      // A kernel without THP refuses the marking (and the heap takes its marks back).
+      if (real == ThpMode::kNever) continue;
+      // Past 16 MiB in use every new hugepage is marked before use; before that, each one
+      // when 7/8 full.
+      EXPECT_EQ(st.hugepage_advised_bytes, size_t{32} << 20);
+      EXPECT_GE(st.hugepage_backed_bytes, size_t{16} << 20);
+    } else {
+      EXPECT_EQ(st.hugepage_advised_bytes, 0u) << ThpModeName(mode);
+      // always: every hugepage is believed backed from its first touch; never: none.
+      EXPECT_EQ(st.hugepage_backed_bytes, mode == ThpMode::kAlways ? size_t{32} << 20 : 0u)
+          << ThpModeName(mode);
+    }
+  }
+  SetThpModeForTesting(real);
+}
+
+TEST(PageHeapHugepageTest, CoverageMatchesAnonHugePages) {
+  const ThpMode mode = GetThpMode();
+  if (mode == ThpMode::kNever) GTEST_SKIP() << "transparent hugepages are off (never)";
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  const long long before = Rollup("AnonHugePages");
+  if (before < 0) GTEST_SKIP() << "no AnonHugePages in /proc/self/smaps_rollup";
+  // 64 MiB of one-page spans, each touched as the central free list's objects would be.
+  const size_t count = (size_t{64} << 20) >> kPageShift;
+  std::vector<Span*> spans;
+  for (size_t i = 0; i < count; ++i) {
+    Span* s = heap->NewSmall(1);
+    ASSERT_NE(s, nullptr);
+    memset(s->start(), 7, kPageSize);
+    spans.push_back(s);
+  }
+  const PageHeap::Stats st = heap->GetStats();
+  const long long anon = Rollup("AnonHugePages") - before;
+  printf("THP %s: heap view %zu MiB backed (%zu advised, %zu collapses), kernel %lld MiB\n",
+         ThpModeName(mode), st.hugepage_backed_bytes >> 20, st.hugepage_advised_bytes >> 20,
+         st.hugepage_collapses, anon >> 20);
+  if (anon <= 0) GTEST_SKIP() << "the kernel gave no hugepages (fragmented memory, defrag off?)";
+  // Past the first 16 MiB every hugepage is advised before its first touch (48 MiB); the
+  // first 16 MiB are collapsed when full where MADV_COLLAPSE works. The kernel may fall short
+  // of hugepages, not the other way round (bar a few khugepaged made on its own).
+  EXPECT_GE(st.hugepage_backed_bytes, size_t{44} << 20);
+  EXPECT_LE(static_cast<size_t>(anon), st.hugepage_backed_bytes + (size_t{4} << 20));
+  EXPECT_GE(static_cast<size_t>(anon) + (size_t{8} << 20), st.hugepage_backed_bytes)
+      << "the heap claims hugepages the kernel did not give";
+  // Releasing it all gives the hugepages back, in the statistics and in the kernel's view.
+  for (Span* s : spans) heap->Delete(s);
+  heap->ReleaseFree(0);
+  EXPECT_EQ(heap->GetStats().hugepage_backed_bytes, 0u);
+  EXPECT_LE(Rollup("AnonHugePages") - before, (4LL << 20));
+}
+
+}  // namespace
+}  // namespace rseqmalloc
