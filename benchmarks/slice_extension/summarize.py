@@ -54,18 +54,19 @@ def main(path):
             total(rs, "requests"), total(rs, "grants"), total(rs, "yields"),
             med(rs, "nvcsw"), med(rs, "nivcsw")))
     print()
+    print("On/off ratios of adjacent runs (same repetition, so slow drift in the host's load "
+          "cancels): median [quartiles] (pairs where on > off / pairs)")
     for nsec in sorted({k[0] for k in runs}):
         on, off = runs.get((nsec, 1)), runs.get((nsec, 0))
-        if on and off:
-            # Runs of the same repetition ran back to back, so their ratio cancels slow drift
-            # in the host's load.
-            pairs = [float(a["ops_per_s"]) / float(b["ops_per_s"]) for a, b in zip(on, off)]
-            print("grant %s: on/off calls/s %.3f (ratio of medians), %.3f (median of the "
-                  "per-repetition ratios, range %.2f-%.2f); slow-path p99 %.3f, p99.9 %.3f" % (
-                      grant(nsec), med(on, "ops_per_s") / med(off, "ops_per_s"),
-                      statistics.median(pairs), min(pairs), max(pairs),
-                      med(on, "slow_p99_ns") / med(off, "slow_p99_ns"),
-                      med(on, "slow_p999_ns") / med(off, "slow_p999_ns")))
+        if not (on and off):
+            continue
+        for key in ("ops_per_s", "slow_p50_ns", "slow_p99_ns", "slow_p999_ns", "all_p99_ns",
+                    "nivcsw"):
+            ratios = sorted(float(a[key]) / max(float(b[key]), 1e-9) for a, b in zip(on, off))
+            n = len(ratios)
+            print("  grant %s %-13s %.3f [%.2f-%.2f] (%d/%d)" % (
+                grant(nsec), key, statistics.median(ratios), ratios[n // 4],
+                ratios[(3 * n) // 4], sum(r > 1 for r in ratios), n))
     return 0
 
 
