@@ -158,7 +158,8 @@ bool PerCpuSlab::StopSlot(int slot) {
   for (size_t cl = 0; cl < num_classes_; ++cl) {
     arch::ClassHeader* h = Header(slot, cl);
     saved[cl] = LoadField(&h->end);
-    StoreField(&h->end, uint16_t{0});
+    // Release: ordered after the mark, so a Grow that reads this end reads the mark too.
+    StoreField(&h->end, uint16_t{0}, __ATOMIC_RELEASE);
     StoreField(&h->begin, arch::kStoppedBegin);
   }
   for (;;) {
@@ -175,9 +176,11 @@ bool PerCpuSlab::StopSlot(int slot) {
       arch::ClassHeader* h = Header(slot, cl);
       const uint16_t end = LoadField(&h->end);
       if (end == 0) continue;
-      // A Grow that read the open state before the mark committed after our store. Keep its
-      // bound (items pushed under it before the fence are real) and stop the class again.
-      saved[cl] = end;
+      // A Grow that read the open state before the mark committed after our store. It read
+      // the end from before our store (it loads end before the state), so its bound is the
+      // saved one raised: keep it (items pushed under it before the fence are real) and stop
+      // the class again.
+      if (end > saved[cl]) saved[cl] = end;
       StoreField(&h->end, uint16_t{0});
       raised = true;
     }

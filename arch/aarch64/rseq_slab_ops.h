@@ -202,7 +202,9 @@ inline size_t RseqPopBatch(const SlabFastPath* fp, size_t cl, void** batch, size
 }
 
 // Raises header.end by k = min(want, max_end - end); returns k. Reads the slot state inside the
-// critical section (acquire) and fails unless the slot is open, so it cannot undo a stop.
+// critical section (acquire) and fails unless the slot is open, so it cannot undo a stop. end
+// is loaded (acquire) before the state, as on x86_64 (see there): a Grow that sees the
+// stopper's end = 0 also sees its mark.
 inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t want) {
   const intptr_t off = RseqOffsetAcquire(fp);
   if (off == 0) return 0;
@@ -211,10 +213,11 @@ inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t
   asm volatile(
       RSEQMALLOC_A64_RSEQ_PROLOGUE("5f")
       RSEQMALLOC_A64_RSEQ_FIND_REGION
-      "ldar %w[t2], [%[t0]]\n\t"          // state, acquire
-      "cmp %w[t2], %[open]\n\t"
+      "add %[k], %[h], #12\n\t"           // k = &header.end (scratch; ldarh takes no offset)
+      "ldarh %w[t2], [%[k]]\n\t"          // t2 = end, acquire: ordered before the state load
+      "ldar %w[k], [%[t0]]\n\t"           // state, acquire
+      "cmp %w[k], %[open]\n\t"
       "b.ne 5f\n\t"                       // not open: stopped or initialising
-      "ldrh %w[t2], [%[h], #12]\n\t"      // t2 = end
       "subs %[k], %[max_end], %[t2]\n\t"  // k = headroom
       "b.ls 5f\n\t"
       "cmp %[k], %[want]\n\t"

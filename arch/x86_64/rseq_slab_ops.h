@@ -227,6 +227,12 @@ inline size_t RseqPopBatch(const SlabFastPath* fp, size_t cl, void** batch, size
 // Raises header.end by k = min(want, max_end - end); returns k. Raising a bound could undo a
 // stop, so this one reads the slot state inside the critical section and fails unless the slot
 // is open: a stopper sets the state before its fence, so after the fence no Grow can commit.
+// end is loaded before the state: the stopper marks the state and then stores end = 0, so a
+// Grow that sees the zeroed end also sees the mark and fails. (Loading the state first let a
+// Grow see "open", then end = 0, and commit end = k: a bound below begin that the stopper then
+// took for the class's real end, and a shrink drained words below the class: lost and
+// duplicated items in the 7.3 guest's stress test.) A Grow that commits after the stopper's
+// store therefore read the old end E and wrote E + k >= E.
 inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t want) {
   const intptr_t off = RseqOffsetAcquire(fp);
   if (off == 0) return 0;
@@ -234,9 +240,9 @@ inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t
   asm volatile(
       RSEQMALLOC_X86_RSEQ_PROLOGUE("5f")
       RSEQMALLOC_X86_RSEQ_FIND_REGION
+      "movzwl " RSEQMALLOC_X86_END "(%[t0],%[cl],8), %k[t2]\n\t"  // t2 = end (before the state)
       "cmpl %[open], (%[t0])\n\t"        // the slot must be open (not stopped/initialising)
       "jne 5f\n\t"
-      "movzwl " RSEQMALLOC_X86_END "(%[t0],%[cl],8), %k[t2]\n\t"  // t2 = end
       "movq %[max_end], %[k]\n\t"
       "subq %[t2], %[k]\n\t"             // k = max_end - end (headroom)
       "jbe 5f\n\t"
