@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -104,32 +105,58 @@ TEST_F(SliceExtensionTest, GuardRequestsWhenSupported) {
   }).join();
 }
 
+// Context switches of the calling thread so far (voluntary and involuntary).
+long ContextSwitches() {
+  struct rusage usage {};
+  getrusage(RUSAGE_THREAD, &usage);
+  return usage.ru_nvcsw + usage.ru_nivcsw;
+}
+
 // An inner guard (here: one in a signal handler that interrupted a guarded section) must not
-// withdraw the outer section's request, nor count as a request of its own.
+// withdraw the outer section's request, nor count as a request of its own. On a kernel with the
+// extension, the kernel itself clears the request when it switches the thread out or grants an
+// extension; such an attempt shows nothing about the guards and is repeated, and the test
+// skips (visibly) only if every attempt was disturbed.
 TEST_F(SliceExtensionTest, NestedGuardKeepsTheOuterRequest) {
   std::thread([] {
     ForceGuardOnThisThread();
-    const SliceExtensionCounters before = GetSliceExtensionCounters();
-    {
-      SliceExtensionGuard outer;
-      EXPECT_EQ(RequestByte(), 1);
+    struct sigaction sa {}, old {};
+    sa.sa_handler = GuardedSignalHandler;
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
+    constexpr int kAttempts = 50;
+    int attempt = 0;
+    for (; attempt < kAttempts; ++attempt) {
+      const long switches = ContextSwitches();
+      const SliceExtensionCounters before = GetSliceExtensionCounters();
+      uint8_t at_start, after_inner, after_signal;
       {
-        SliceExtensionGuard inner;
-        EXPECT_EQ(RequestByte(), 1);
+        SliceExtensionGuard outer;
+        at_start = RequestByte();
+        { SliceExtensionGuard inner; }
+        after_inner = RequestByte();
+        g_request_seen_in_handler = 0xff;
+        raise(SIGUSR2);
+        after_signal = RequestByte();
       }
-      EXPECT_EQ(RequestByte(), 1) << "the inner guard withdrew the outer request";
-      struct sigaction sa {}, old {};
-      sa.sa_handler = GuardedSignalHandler;
-      sigemptyset(&sa.sa_mask);
-      ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
-      raise(SIGUSR2);
-      sigaction(SIGUSR2, &old, nullptr);
+      const uint8_t after_outer = RequestByte();
+      const uint64_t requests = GetSliceExtensionCounters().requests - before.requests;
+      const uint8_t granted = *reinterpret_cast<volatile uint8_t*>(
+          ThreadRseqArea() + arch::kRseqSliceGrantedOffset);
+      if (ContextSwitches() != switches || granted != 0) continue;  // the kernel stepped in
+      EXPECT_EQ(at_start, 1);
+      EXPECT_EQ(after_inner, 1) << "the inner guard withdrew the outer request";
       EXPECT_EQ(g_request_seen_in_handler, 1);
-      EXPECT_EQ(RequestByte(), 1) << "a guard in a signal handler withdrew the outer request";
+      EXPECT_EQ(after_signal, 1) << "a guard in a signal handler withdrew the outer request";
+      EXPECT_EQ(after_outer, 0);
+      EXPECT_EQ(requests, 1u) << "only the outermost guard requests";
+      break;
     }
-    EXPECT_EQ(RequestByte(), 0);
-    EXPECT_EQ(GetSliceExtensionCounters().requests - before.requests, 1u)
-        << "only the outermost guard requests";
+    sigaction(SIGUSR2, &old, nullptr);
+    if (attempt == kAttempts) {
+      GTEST_SKIP() << "the kernel switched the thread out or granted in each of " << kAttempts
+                   << " attempts";
+    }
   }).join();
 }
 
