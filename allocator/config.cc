@@ -112,6 +112,7 @@ bool Apply(const char* name, size_t name_len, const char* value, Config* config,
   else if (is("STATS_AT_EXIT")) *valid = ParseBool(value, &config->stats_at_exit);
   else if (is("BACKGROUND")) *valid = ParseBool(value, &config->background);
   else if (is("RELEASE_THREAD")) *valid = ParseBool(value, &config->release_thread);
+  else if (is("PROMPT_RELEASE")) *valid = ParseBool(value, &config->prompt_release);
   else if (is("RELEASE_PERIOD_MS"))
     *valid = ParseMillis(value, 10, 3600000, &config->release_period_ms);
   else if (is("PROFILE")) *valid = ParseBool(value, &config->profile);

@@ -19,6 +19,7 @@ struct Config {
   bool stats_at_exit = false;       // RSEQMALLOC_STATS_AT_EXIT: print statistics at exit
   bool background = true;           // RSEQMALLOC_BACKGROUND: release idle memory by decay
   bool release_thread = false;      // RSEQMALLOC_RELEASE_THREAD: a thread ticks the decay
+  bool prompt_release = false;      // RSEQMALLOC_PROMPT_RELEASE: release at free time above a mark
   uint32_t release_period_ms = 1000;  // RSEQMALLOC_RELEASE_PERIOD_MS: decay period (10..3600000)
   // Heap profiling and guarded sampling (docs/profiling.md). Any of the first four, or GUARD,
   // turns sampling on for the whole run.

@@ -67,6 +67,7 @@ void InitializeSlow() {
   if (class_map == nullptr) Fatal("cannot reserve the size-class map at start-up");
   g_cpu_cache.set_class_map(class_map);
   ParseConfig(environ, &g_config);
+  g_page_heap.set_prompt_release(g_config.prompt_release);
   percpu::RseqOptions options;
   options.key = SlotKeyRequestOf(g_config);
   options.slice_extension = g_config.slice_extension;

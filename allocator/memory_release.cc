@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "allocator/common.h"
@@ -17,6 +16,7 @@
 #include "allocator/diagnostics.h"
 #include "allocator/page_heap.h"
 #include "allocator/transfer_cache.h"
+#include "allocator/system_allocator.h"
 
 namespace rseqmalloc {
 namespace {
@@ -41,12 +41,6 @@ __thread uint32_t tls_slow_path_calls __attribute__((tls_model("initial-exec")))
 
 // Slots beyond this many are not tracked for idleness (they are still drained on demand).
 constexpr size_t kTrackedSlots = 64;
-
-uint64_t NowMs() {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
-}
 
 void DrainIdleSlots() {
   const size_t slots = g_cpu_cache.NumSlots() < kTrackedSlots ? g_cpu_cache.NumSlots()
@@ -184,7 +178,7 @@ void ReleaseTick() {
   if (stale >= kPageSize) g_totals.released_bytes += g_page_heap.ReleaseFree(stale);
   g_tick.page_heap_free = g_page_heap.GetStats().free_bytes;
   g_tick.seen = true;
-  g_last_tick_ms = NowMs();
+  g_last_tick_ms = CoarseMonotonicMs();
 }
 
 size_t ReleaseMemory(size_t bytes) {
@@ -203,7 +197,7 @@ void MaybeReleaseOnSlowPath() {
   // Most slow-path calls stop here: one thread-local increment.
   if ((++tls_slow_path_calls & 255) != 0) return;
   if (__atomic_load_n(&g_thread_started, __ATOMIC_ACQUIRE)) return;  // the thread ticks
-  if (NowMs() - g_last_tick_ms >= g_config.release_period_ms && g_release_lock.TryLock()) {
+  if (CoarseMonotonicMs() - g_last_tick_ms >= g_config.release_period_ms && g_release_lock.TryLock()) {
     g_release_lock.Unlock();
     ReleaseTick();
   }

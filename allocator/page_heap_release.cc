@@ -16,7 +16,7 @@ void PageHeap::ReleaseExcess() {
   size_t excess;
   {
     LockedSection h(&lock_);
-    const size_t low = LowWater(in_use_bytes_);
+    const size_t low = LowWater(RecentPeakLocked()) + WantedAgainLocked();
     if (free_bytes_ <= low) return;
     excess = free_bytes_ - low;
   }
@@ -27,6 +27,25 @@ void PageHeap::ReleaseExcess() {
   // Delete: only once another floor's worth has been freed.
   next_prompt_free_ = free_bytes_ + (kHighWaterFloor - kLowWaterFloor);
 }
+
+void PageHeap::RotatePeakLocked(uint64_t now_ms) {
+  if (window_start_ms_ == 0) window_start_ms_ = now_ms;  // the first window starts now
+  const uint64_t age = now_ms - window_start_ms_;
+  if (age < kPeakWindowMs) return;
+  // The window that just ended becomes the previous one. If more than one window passed
+  // without a New (which rotates), the heap only shrank since: what it holds now is the peak
+  // of the window before this one.
+  previous_peak_ = age < 2 * kPeakWindowMs ? current_peak_ : in_use_bytes_;
+  current_peak_ = in_use_bytes_;
+  window_start_ms_ = now_ms;
+}
+
+size_t PageHeap::RecentPeakLocked() const {
+  size_t peak = previous_peak_ > current_peak_ ? previous_peak_ : current_peak_;
+  return peak > in_use_bytes_ ? peak : in_use_bytes_;
+}
+
+size_t PageHeap::WantedAgainLocked() const { return RecentPeakLocked() - in_use_bytes_; }
 
 size_t PageHeap::ReleaseFree(size_t bytes) {
   const bool all = bytes == 0;

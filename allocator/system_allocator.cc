@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +18,12 @@ namespace {
 std::atomic<size_t> g_system_page_size{0};
 
 }  // namespace
+
+uint64_t CoarseMonotonicMs() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
 
 size_t SystemPageSize() {
   size_t size = g_system_page_size.load(std::memory_order_relaxed);

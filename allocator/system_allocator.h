@@ -3,6 +3,7 @@
 #define RSEQMALLOC_ALLOCATOR_SYSTEM_ALLOCATOR_H_
 
 #include <stddef.h>
+#include <stdint.h>
 
 namespace rseqmalloc {
 
@@ -28,6 +29,10 @@ void SystemUnmap(void* start, size_t bytes);
 
 // The kernel's page size (4 KiB on x86_64, 4/16/64 KiB on aarch64).
 size_t SystemPageSize();
+
+// A coarse monotonic clock in milliseconds (vDSO, no syscall; a few ms of resolution), for the
+// release policies' delays.
+uint64_t CoarseMonotonicMs();
 
 }  // namespace rseqmalloc
 

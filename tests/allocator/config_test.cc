@@ -45,7 +45,8 @@ TEST(Config, EverySettingIsRead) {
   EXPECT_EQ(Parse({"RSEQMALLOC_VERBOSE=1", "RSEQMALLOC_RSEQ=off", "RSEQMALLOC_SLOT_KEY=cpu_id",
                    "RSEQMALLOC_SLICE_EXTENSION=no", "RSEQMALLOC_CPU_CACHE_BYTES=256K",
                    "RSEQMALLOC_STATS_AT_EXIT=yes", "RSEQMALLOC_BACKGROUND=0",
-                   "RSEQMALLOC_RELEASE_PERIOD_MS=250", "RSEQMALLOC_RELEASE_THREAD=on"},
+                   "RSEQMALLOC_RELEASE_PERIOD_MS=250", "RSEQMALLOC_RELEASE_THREAD=on",
+                   "RSEQMALLOC_PROMPT_RELEASE=yes"},
                   &config),
             "");
   EXPECT_TRUE(config.verbose);
@@ -57,6 +58,7 @@ TEST(Config, EverySettingIsRead) {
   EXPECT_FALSE(config.background);
   EXPECT_EQ(config.release_period_ms, 250u);
   EXPECT_TRUE(config.release_thread);
+  EXPECT_TRUE(config.prompt_release);
 }
 
 TEST(Config, UnknownNamesAndBadValuesWarnAndKeepDefaults) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "allocator/hugepage_system.h"
@@ -99,6 +101,7 @@ TEST(PageHeapHugepageTest, PartialReleaseLeavesMostlyUsedHugepagesIntact) {
 
 TEST(PageHeapHugepageTest, FreeMemoryAboveTheHighWaterMarkIsReleasedPromptly) {
   PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(true);  // off by default (RSEQMALLOC_PROMPT_RELEASE)
   // A loop of blocks below the floor never releases: no page faults on reuse.
   for (int i = 0; i < 50; ++i) {
     Span* s = heap->New((size_t{8} << 20) >> kPageShift);
@@ -108,12 +111,26 @@ TEST(PageHeapHugepageTest, FreeMemoryAboveTheHighWaterMarkIsReleasedPromptly) {
   }
   EXPECT_EQ(heap->GetStats().prompt_releases, 0u);
   EXPECT_EQ(heap->GetStats().release_calls, 0u);
-  // A big block freed while little is in use is released at once, down to the low-water mark.
+  // A big block freed and allocated again is not released either: the marks count from the
+  // heap's recent peak, which the block is part of.
   const size_t big = size_t{96} << 20;
+  for (int i = 0; i < 5; ++i) {
+    Span* s = heap->New(big >> kPageShift);
+    ASSERT_NE(s, nullptr);
+    memset(s->start(), 1, big);
+    heap->Delete(s);
+  }
+  EXPECT_EQ(heap->GetStats().prompt_releases, 0u);
+  // Once the peak is more than two windows old (the heap shrank), the next Delete releases
+  // down to the low-water mark of what is in use now.
   Span* s = heap->New(big >> kPageShift);
   ASSERT_NE(s, nullptr);
-  memset(s->start(), 1, big);
+  Span* small = heap->New(1);
+  ASSERT_NE(small, nullptr);
   heap->Delete(s);
+  EXPECT_EQ(heap->GetStats().prompt_releases, 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3 * PageHeap::kPeakWindowMs));
+  heap->Delete(small);
   const PageHeap::Stats st = heap->GetStats();
   EXPECT_EQ(st.prompt_releases, 1u);
   EXPECT_LE(st.free_bytes, PageHeap::LowWater(st.in_use_bytes) + kHugePageSize);
