@@ -10,9 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/reboot.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -22,11 +19,14 @@
 #include <vector>
 
 #include "tests/kernel_vm/child_process.h"
+#include "tests/kernel_vm/guest_system.h"
 #include "tests/kernel_vm/kernel_rseq_stats.h"
 
 namespace {
 
 using rseqmalloc::kernel_vm::FindLine;
+using rseqmalloc::kernel_vm::MountGuestFileSystems;
+using rseqmalloc::kernel_vm::PowerOffGuest;
 using rseqmalloc::kernel_vm::ReadKernelRseqStats;
 using rseqmalloc::kernel_vm::RseqStats;
 using rseqmalloc::kernel_vm::RunChild;
@@ -35,15 +35,6 @@ using rseqmalloc::kernel_vm::StatDelta;
 
 constexpr char kWorkload[] = "/bin/refill_contention";
 constexpr char kNsecPath[] = "/sys/kernel/debug/rseq/slice_ext_nsec";
-
-void MountSystem() {
-  for (const char* dir : {"/proc", "/sys", "/dev", "/tmp"}) mkdir(dir, 0755);
-  mount("proc", "/proc", "proc", 0, nullptr);
-  mount("sysfs", "/sys", "sysfs", 0, nullptr);
-  mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
-  mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
-  mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
-}
 
 std::string ReadFirstLine(const char* path) {
   std::ifstream in(path);
@@ -78,7 +69,7 @@ void RunOnce(const std::vector<std::string>& argv, const std::string& nsec, bool
 }  // namespace
 
 int main() {
-  MountSystem();
+  MountGuestFileSystems();
   utsname u{};
   uname(&u);
   printf("SLICEBENCH-KERNEL %s %s nproc=%ld\n", u.release, u.machine, sysconf(_SC_NPROCESSORS_ONLN));
@@ -107,9 +98,6 @@ int main() {
     }
   }
   printf("SLICEBENCH-DONE\n");
-  fflush(stdout);
-  sync();
-  reboot(RB_POWER_OFF);
-  reboot(RB_AUTOBOOT);  // without a power-off driver: -no-reboot turns this into qemu's exit
+  PowerOffGuest();
   return 0;
 }

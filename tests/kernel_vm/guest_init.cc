@@ -14,9 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/reboot.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -27,6 +24,7 @@
 #include "tests/kernel_vm/check_log.h"
 #include "tests/kernel_vm/child_process.h"
 #include "tests/kernel_vm/guest_profile.h"
+#include "tests/kernel_vm/guest_system.h"
 #include "tests/kernel_vm/guest_verdicts.h"
 #include "tests/kernel_vm/kernel_rseq_stats.h"
 #include "tests/kernel_vm/rseq_probes.h"
@@ -44,15 +42,6 @@ constexpr char kGlibc241Stress[] = "/glibc241/alloc_stress";
 constexpr char kGlibc241TestDir[] = "/glibc241/tests";
 constexpr char kNoGlibcRseq[] = "GLIBC_TUNABLES=glibc.pthread.rseq=0";
 constexpr int kChildTimeoutSeconds = 180;
-
-void MountSystem() {
-  for (const char* dir : {"/proc", "/sys", "/dev", "/tmp"}) mkdir(dir, 0755);
-  mount("proc", "/proc", "proc", 0, nullptr);
-  mount("sysfs", "/sys", "sysfs", 0, nullptr);
-  mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
-  mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);  // fails harmlessly if absent
-  mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
-}
 
 std::vector<std::string> ChildEnv(bool glibc_owns_rseq) {
   std::vector<std::string> env = {"PATH=/bin", "HOME=/tmp", "TMPDIR=/tmp"};
@@ -214,7 +203,7 @@ int main(int argc, char** argv) {
   }
 
   const bool pid1 = getpid() == 1;
-  if (pid1) MountSystem();
+  if (pid1) MountGuestFileSystems();
   const GuestProfile* profile = FindGuestProfile(getenv("RSEQMALLOC_VM_GUEST"));
   bool ok = false;
   if (profile == nullptr) {
@@ -225,10 +214,6 @@ int main(int argc, char** argv) {
     ok = RunGuest(*profile, quick != nullptr && strcmp(quick, "1") == 0);
   }
   if (!pid1) return ok ? 0 : 1;
-  fflush(stdout);
-  sync();
-  reboot(RB_POWER_OFF);
-  // Without a power-off driver the call returns; qemu runs with -no-reboot, so a reboot ends it.
-  reboot(RB_AUTOBOOT);
+  PowerOffGuest();
   for (;;) pause();  // PID 1 must never exit: that would panic the kernel
 }
