@@ -121,6 +121,12 @@ void EnsureInitialized() {
   InitializeSlow();
 }
 
+bool SetThreadBypassesCaches(bool bypass) {
+  const bool previous = tls_initializing;
+  tls_initializing = bypass;
+  return previous;
+}
+
 void* AllocateSmallSlow(uint32_t size_class) {
   EnsureInitialized();
   if (tls_initializing) return AllocateUncached(size_class);

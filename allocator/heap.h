@@ -44,6 +44,10 @@ bool ResizeInPlace(void* ptr, size_t size);
 size_t UsableSize(const void* ptr);
 // Initialises the allocator if no call has yet (safe to call any time).
 void EnsureInitialized();
+// While set, this thread's small allocations and frees skip the per-CPU and thread caches and go
+// to the transfer caches one object at a time (what an allocation made during initialisation
+// does). vfork_override.cc sets it for the life of a vfork child. Returns the previous value.
+bool SetThreadBypassesCaches(bool bypass);
 
 // The allocation hit path, shared by malloc and operator new: a size compare, a class table
 // load and a pop. Every miss returns miss(size) as a tail call, so the caller needs no frame.

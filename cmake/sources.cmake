@@ -14,6 +14,7 @@ set(RSEQMALLOC_PERCPU_SOURCES
   percpu/possible_cpus.cc
   percpu/rseq_registration.cc
   percpu/rseq_status.cc
+  percpu/rseq_suspension.cc
   percpu/slice_extension.cc
 )
 set(RSEQMALLOC_PERCPU_COPTS
@@ -66,6 +67,7 @@ set(RSEQMALLOC_ENTRY_SOURCES
   allocator/glibc_introspection.cc
   allocator/malloc_overrides.cc
   allocator/new_delete.cc
+  allocator/vfork_override.cc
 )
 set(RSEQMALLOC_ENTRY_COPTS
   -fno-builtin-malloc

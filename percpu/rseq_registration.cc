@@ -223,6 +223,33 @@ void NoteSliceExtensionEnabled() {
 
 bool RseqProcessInitDone() { return g_init_state.load(std::memory_order_acquire) == 2; }
 
+// The kernel unregisters only with the exact length and signature of the registration. glibc's
+// length is the one InitGlibcOwned worked out; its signature is ours (see arch/rseq_abi.h).
+bool UnregisterThreadArea() {
+  int saved_errno = errno;
+  bool ok = RawRseq(ThreadRseqArea(), g_status.registered_length, arch::kRseqFlagUnregister) == 0;
+  errno = saved_errno;
+  return ok;
+}
+
+bool RegisterThreadAreaAgain() {
+  bool ok;
+  if (g_status.owner == RseqOwner::kOwn) {
+    ok = RegisterOwnArea();
+  } else {
+    // glibc registers without flags; the slice extension, if this thread had it, is enabled
+    // again by prctl on its next guard (rseq_suspension resets the thread's slice state).
+    int saved_errno = errno;
+    ok = RawRseq(ThreadRseqArea(), g_status.registered_length, 0) == 0 || errno == EBUSY;
+    errno = saved_errno;
+  }
+  if (!ok) {
+    t_rseq_thread_ready = false;
+    t_rseq_thread_failed = 1;
+  }
+  return ok;
+}
+
 bool RseqThreadReadySlow() {
   if (g_init_state.load(std::memory_order_acquire) != 2 || !g_rseq_usable) return false;
   if (t_rseq_thread_failed) return false;

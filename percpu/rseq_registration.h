@@ -46,6 +46,11 @@ extern __thread bool t_rseq_thread_ready __attribute__((tls_model("initial-exec"
 bool RseqThreadReadySlow();
 // true once RseqProcessInit has finished (successfully or not).
 bool RseqProcessInitDone();
+// For percpu/rseq_suspension: drop this thread's registration of its area (the kernel then marks
+// the area unregistered: cpu_id = -1), and make it again. Both return false if the kernel
+// refused; a thread whose area cannot be registered again stops using rseq for good.
+bool UnregisterThreadArea();
+bool RegisterThreadAreaAgain();
 }  // namespace internal
 
 // This thread's struct rseq (glibc's or ours). Only meaningful after RseqProcessInit.

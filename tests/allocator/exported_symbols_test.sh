@@ -4,7 +4,7 @@
 set -euo pipefail
 lib="$1"
 exported=$(nm -D --defined-only "$lib" | awk '$2 != "B" || $3 !~ /^_/ {print $3}' | sort -u)
-allowed='^(malloc|free|cfree|calloc|realloc|reallocarray|memalign|aligned_alloc|posix_memalign|valloc|pvalloc|malloc_usable_size|free_sized|free_aligned_sized|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc)|__posix_memalign|malloc_trim|malloc_stats|mallinfo2?|malloc_info|mallopt|pthread_create|rseqmalloc_[a-z_]+|_Znw[am].*|_Zna[am].*|_Zdl.*|_Zda.*)$'
+allowed='^(malloc|free|cfree|calloc|realloc|reallocarray|memalign|aligned_alloc|posix_memalign|valloc|pvalloc|malloc_usable_size|free_sized|free_aligned_sized|__libc_(malloc|free|calloc|realloc|memalign|valloc|pvalloc)|__posix_memalign|malloc_trim|malloc_stats|mallinfo2?|malloc_info|mallopt|pthread_create|vfork|rseqmalloc_[a-z_]+|_Znw[am].*|_Zna[am].*|_Zdl.*|_Zda.*)$'
 bad=$(grep -vE "$allowed" <<<"$exported" | grep -v '^$' || true)
 # TLS variables appear in the dynamic table as LOCAL (for the TLS relocations); they are not
 # exported. Only GLOBAL/WEAK symbols count.
@@ -16,7 +16,7 @@ for sym in $bad; do
 done
 [[ -z "$leaks" ]] || { echo "unexpected exports: $leaks"; exit 1; }
 for required in malloc free calloc realloc posix_memalign aligned_alloc malloc_usable_size \
-                _Znwm _ZdlPv _ZdlPvm _ZnwmSt11align_val_t rseqmalloc_rseq_status; do
+                _Znwm _ZdlPv _ZdlPvm _ZnwmSt11align_val_t rseqmalloc_rseq_status vfork; do
   grep -qx "$required" <<<"$exported" || { echo "missing export: $required"; exit 1; }
 done
 # C programs must not load the C++ runtime because of us (about 1.3 MiB resident): the library

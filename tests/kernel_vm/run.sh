@@ -118,7 +118,7 @@ mapfile -t gtests < <(grep -vE '^\s*(#|$)' "$here/guest_tests.txt" | awk '{print
 # Dynamically linked programs for the glibc 2.41 configuration of x86_64-7.3: what a
 # distribution of tomorrow runs (glibc owns an optimized registration, rseqmalloc reuses it).
 glibc241_tests=(//tests/percpu:rseq_registration_test_bin //tests/percpu:slice_extension_test_bin
-                //tests/percpu:per_cpu_slab_test_bin)
+                //tests/percpu:per_cpu_slab_test_bin //tests/allocator:vfork_child_test_bin)
 names_of() { local t out=(); for t in "$@"; do out+=("${t##*:}"); done; (IFS=,; echo "${out[*]}"); }
 declare -A initramfs
 need_x86=0; need_arm=0
