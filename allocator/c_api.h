@@ -60,7 +60,10 @@ inline void* ReallocArray(void* ptr, size_t count, size_t size) {
   return Realloc(ptr, bytes);
 }
 
-inline void* Memalign(size_t alignment, size_t size) {
+// The aligned functions try the hit path inline and leave everything else (bad alignments,
+// large sizes, misses, and errno) to an out-of-line slow path, so that their hit path needs no
+// frame and makes no call.
+__attribute__((noinline)) inline void* MemalignSlow(size_t alignment, size_t size) {
   if (alignment > (size_t{1} << 40)) {  // glibc: an impossible alignment is EINVAL
     errno = EINVAL;
     return nullptr;
@@ -73,15 +76,31 @@ inline void* Memalign(size_t alignment, size_t size) {
   return AllocateAligned(size, alignment);
 }
 
-inline void* AlignedAlloc(size_t alignment, size_t size) {
+RSEQMALLOC_ALWAYS_INLINE void* Memalign(size_t alignment, size_t size) {
+  void* object;
+  if (IsHitPathAlignment(alignment) && TryAllocateAlignedHit(size, alignment, &object)) {
+    return object;
+  }
+  return MemalignSlow(alignment, size);
+}
+
+__attribute__((noinline)) inline void* AlignedAllocSlow(size_t alignment, size_t size) {
   if (!IsPowerOfTwo(alignment)) {
     errno = EINVAL;
     return nullptr;
   }
-  return Memalign(alignment, size);
+  return MemalignSlow(alignment, size);
 }
 
-inline int PosixMemalign(void** out, size_t alignment, size_t size) {
+RSEQMALLOC_ALWAYS_INLINE void* AlignedAlloc(size_t alignment, size_t size) {
+  void* object;
+  if (IsHitPathAlignment(alignment) && TryAllocateAlignedHit(size, alignment, &object)) {
+    return object;
+  }
+  return AlignedAllocSlow(alignment, size);
+}
+
+__attribute__((noinline)) inline int PosixMemalignSlow(void** out, size_t alignment, size_t size) {
   if (!IsPowerOfTwo(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
   if (alignment > (size_t{1} << 40)) return ENOMEM;
   const int saved = errno;
@@ -92,6 +111,16 @@ inline int PosixMemalign(void** out, size_t alignment, size_t size) {
   }
   *out = ptr;
   return 0;
+}
+
+RSEQMALLOC_ALWAYS_INLINE int PosixMemalign(void** out, size_t alignment, size_t size) {
+  void* object;
+  if (IsHitPathAlignment(alignment) && alignment >= sizeof(void*) &&
+      TryAllocateAlignedHit(size, alignment, &object)) {
+    *out = object;
+    return 0;
+  }
+  return PosixMemalignSlow(out, alignment, size);
 }
 
 inline void* Valloc(size_t size) { return AllocateAligned(size, SystemPageSize()); }

@@ -73,13 +73,24 @@ RSEQMALLOC_ALWAYS_INLINE void Deallocate(void* ptr) {
 }
 
 // The caller promises that ptr came from an allocation of `size` bytes (C++ sized delete,
-// free_sized): the class then comes from the size, without the class map.
-RSEQMALLOC_ALWAYS_INLINE void DeallocateSized(void* ptr, size_t size) {
-  if (RSEQMALLOC_LIKELY(size <= kMaxSmallSize) && RSEQMALLOC_LIKELY(ptr != nullptr) &&
-      RSEQMALLOC_LIKELY(g_cpu_cache.Deallocate(SizeMap::SmallClassFor(size), ptr))) {
-    return;
-  }
-  DeallocateSlow(ptr);
+// free_sized). The size is not used: free's class lookup (one byte of the class map, which
+// nullptr also reads as class 0) is cheaper than the size's (a bound test, a null test and the
+// size table), and it is the authoritative answer anyway.
+RSEQMALLOC_ALWAYS_INLINE void DeallocateSized(void* ptr, size_t /*size*/) { Deallocate(ptr); }
+
+// The hit path of aligned_alloc, memalign, posix_memalign and aligned new, for an alignment the
+// caller checked is a power of two no larger than kPageSize: malloc's hit path with one more
+// table load, the smallest class whose size is a multiple of the alignment (0 where none is: its
+// stack never pops). false: the caller's slow path (AllocateAligned) serves the request.
+RSEQMALLOC_ALWAYS_INLINE bool TryAllocateAlignedHit(size_t size, size_t alignment,
+                                                    void** object) {
+  return RSEQMALLOC_LIKELY(size <= kMaxSmallSize) &&
+         g_cpu_cache.TryAllocate(SizeMap::SmallClassForAligned(size, alignment), object);
+}
+
+// An alignment the aligned hit path takes: a power of two, at most a page.
+RSEQMALLOC_ALWAYS_INLINE bool IsHitPathAlignment(size_t alignment) {
+  return alignment - 1 < kPageSize && (alignment & (alignment - 1)) == 0;
 }
 
 }  // namespace rseqmalloc

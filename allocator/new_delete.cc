@@ -87,18 +87,32 @@ RSEQMALLOC_ALWAYS_INLINE void* NewNoThrow(std::size_t size) {
   return rseqmalloc::AllocateWith(size, [](std::size_t n) { return NewMiss<true>(n); });
 }
 
-RSEQMALLOC_ALWAYS_INLINE void* NewAligned(std::size_t size, std::align_val_t alignment) {
-  const auto align = static_cast<std::size_t>(alignment);
+// Aligned new's miss: the aligned slow path, then the new-handler loop if that found no memory.
+template <bool kNoThrow>
+__attribute__((noinline)) void* NewAlignedMiss(std::size_t size, std::size_t align) {
   void* ptr = AllocateAligned(size, align);
   if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
-  return NewFailed<false>(size, align);
+  return NewFailed<kNoThrow>(size, align);
+}
+
+// The standard makes align_val_t a power of two.
+template <bool kNoThrow>
+RSEQMALLOC_ALWAYS_INLINE void* NewAlignedWith(std::size_t size, std::align_val_t alignment) {
+  const auto align = static_cast<std::size_t>(alignment);
+  void* object;
+  if (align <= rseqmalloc::kPageSize &&
+      rseqmalloc::TryAllocateAlignedHit(size, align, &object)) {
+    return object;
+  }
+  return NewAlignedMiss<kNoThrow>(size, align);
+}
+
+RSEQMALLOC_ALWAYS_INLINE void* NewAligned(std::size_t size, std::align_val_t alignment) {
+  return NewAlignedWith<false>(size, alignment);
 }
 
 RSEQMALLOC_ALWAYS_INLINE void* NewAlignedNoThrow(std::size_t size, std::align_val_t alignment) {
-  const auto align = static_cast<std::size_t>(alignment);
-  void* ptr = AllocateAligned(size, align);
-  if (RSEQMALLOC_LIKELY(ptr != nullptr)) return ptr;
-  return NewFailed<true>(size, align);
+  return NewAlignedWith<true>(size, alignment);
 }
 
 }  // namespace

@@ -331,7 +331,7 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
           in_use_bytes_ += bytes;
           ++live_spans_;
           ++total_allocs_;
-          RotatePeakLocked(CoarseMonotonicMs());  // the recent peak that Delete's mark uses
+          RotatePeakLocked(clock_ms_());  // the recent peak that Delete's mark uses
           if (in_use_bytes_ > current_peak_) current_peak_ = in_use_bytes_;
           NoteInUseLocked(span->first_page, span->num_pages, small, &work);
         }
@@ -423,7 +423,7 @@ void PageHeap::Delete(Span* span) {
     above_high_water = prompt_release_ && free_bytes_ > HighWater(in_use_bytes_) &&
                        free_bytes_ > next_prompt_free_;
     if (above_high_water) {
-      RotatePeakLocked(CoarseMonotonicMs());
+      RotatePeakLocked(clock_ms_());
       above_high_water = free_bytes_ > HighWater(RecentPeakLocked()) + WantedAgainLocked();
     }
   }

@@ -13,6 +13,7 @@
 #include "allocator/span.h"
 #include "allocator/span_list.h"
 #include "allocator/spin_lock.h"
+#include "allocator/system_allocator.h"
 
 namespace rseqmalloc {
 
@@ -71,6 +72,9 @@ class PageHeap {
   // reusing its memory, and a loop of 1-32 MiB blocks released and refaulted 6 times in 2 s
   // (4x slower than with the decay alone).
   void set_prompt_release(bool on) { prompt_release_ = on; }
+  // The clock of the peak windows (CoarseMonotonicMs); tests drive it by hand, so that a loaded
+  // machine's slowness cannot move their phases into another window.
+  void set_clock_for_testing(uint64_t (*clock_ms)()) { clock_ms_ = clock_ms; }
 
   // Grows a kLarge span to new_pages in place, by taking the front of the free (or released)
   // run that directly follows it. False when that run is missing or too short; the span is
@@ -197,6 +201,7 @@ class PageHeap {
   size_t prompt_releases_ = 0;
   size_t mixed_merges_ = 0;
   bool prompt_release_ = false;
+  uint64_t (*clock_ms_)() = CoarseMonotonicMs;
   size_t next_prompt_free_ = 0;  // Delete releases only when free_bytes_ is above this too
   // The heap's recent peak in use, over two windows of kPeakWindowMs (see Delete): the peak of
   // the window that began at window_start_ms_ (raised by New) and of the one before it.

@@ -115,7 +115,6 @@ inline __attribute__((always_inline)) bool RseqPop(const SlabFastPath* fp, size_
   const intptr_t off = RseqOffsetAcquire(fp);
   if (__builtin_expect(off == 0, 0)) return false;
   uint64_t t0, t1, t2;
-  void* item;
   asm volatile goto(
       RSEQMALLOC_X86_RSEQ_PROLOGUE("%l[fail]")
       RSEQMALLOC_X86_RSEQ_FIND_REGION
@@ -123,15 +122,16 @@ inline __attribute__((always_inline)) bool RseqPop(const SlabFastPath* fp, size_
       "movl " RSEQMALLOC_X86_CURRENT "(%[t0],%[cl],8), %k[t1]\n\t"  // t1 = current
       "cmpl %k[t2], %k[t1]\n\t"         // current <= begin: empty
       "jbe %l[fail]\n\t"
-      "movq -8(%[t0],%[t1],8), %[item]\n\t"  // item = region[current - 1]
+      "movq -8(%[t0],%[t1],8), %[t2]\n\t"  // t2 = item = region[current - 1] (begin is dead:
+                                            // one register fewer keeps callers frameless)
       "decl %k[t1]\n\t"
       "movl %k[t1], " RSEQMALLOC_X86_CURRENT "(%[t0],%[cl],8)\n\t"  // COMMIT: current - 1
       "2:\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [item] "=&r"(item)
+      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
       : RSEQMALLOC_X86_FAST_PATH_INPUTS(fp, off), [cl] "r"(cl)
       : "memory", "cc"
       : fail);
-  *out = item;
+  *out = reinterpret_cast<void*>(t2);
   return true;
 fail:
   return false;

@@ -166,6 +166,30 @@ TEST(Aligned, EveryFunctionHonoursAlignment) {
   }
 }
 
+// The aligned hit path picks the class from a table (the smallest class whose size is a multiple
+// of the alignment): every size up to the largest class, each allocated twice so that the second
+// comes from the per-CPU (or thread) cache, at every alignment up to a page.
+TEST(Aligned, HitPathHonoursAlignmentAtEverySize) {
+  for (size_t align = 16; align <= 8192; align <<= 1) {
+    for (size_t size = 1; size <= (size_t{256} << 10); size += 1 + size / 16) {
+      for (int round = 0; round < 2; ++round) {
+        void* p = aligned_alloc(align, size);
+        ASSERT_NE(p, nullptr);
+        ASSERT_TRUE(Aligned(p, align)) << align << " " << size;
+        ASSERT_GE(malloc_usable_size(p), size);
+        void* q = nullptr;
+        ASSERT_EQ(posix_memalign(&q, align, size), 0);
+        ASSERT_TRUE(Aligned(q, align)) << align << " " << size;
+        void* r = ::operator new(size, std::align_val_t(align));
+        ASSERT_TRUE(Aligned(r, align)) << align << " " << size;
+        ::operator delete(r, size, std::align_val_t(align));
+        free(q);
+        free(p);
+      }
+    }
+  }
+}
+
 TEST(Aligned, BadAlignmentIsEinval) {
   void* q = reinterpret_cast<void*>(0x1234);
   EXPECT_EQ(posix_memalign(&q, 24, 10), EINVAL);
