@@ -36,12 +36,11 @@ bool CpuCache::Init(size_t budget_bytes) {
   max_capacity[0] = 0;
   for (uint32_t cl = 1; cl < kNumClasses; ++cl) max_capacity[cl] = SizeMap::MaxCapacity(cl);
   if (!slab_.Init(kNumClasses, max_capacity)) return false;
-  capacity_bytes_ = static_cast<std::atomic<size_t>*>(
-      MetadataAlloc(sizeof(std::atomic<size_t>) * slab_.NumSlots(), 64));
-  last_miss_ = static_cast<Miss*>(MetadataAlloc(slab_.NumSlots() * kNumClasses, 64));
-  misses_ = static_cast<std::atomic<uint64_t>*>(
-      MetadataAlloc(sizeof(std::atomic<uint64_t>) * slab_.NumSlots(), 64));
-  if (capacity_bytes_ == nullptr || last_miss_ == nullptr || misses_ == nullptr) return false;
+  // Metadata memory reads zero: every counter starts at 0 and every last miss at kNoMiss.
+  counters_ = static_cast<SlotCounters*>(
+      MetadataAlloc(sizeof(SlotCounters) * slab_.NumSlots(), 64));
+  last_miss_ = static_cast<Miss*>(MetadataAlloc(slab_.NumSlots() * kLastMissStride, 64));
+  if (counters_ == nullptr || last_miss_ == nullptr) return false;
   budget_ = budget_bytes;
   return true;
 }
@@ -49,7 +48,7 @@ bool CpuCache::Init(size_t budget_bytes) {
 void CpuCache::MaybeGrow(int slot, uint32_t size_class) {
   const size_t size = SizeMap::ClassSize(size_class);
   const size_t want = static_cast<size_t>(BatchOf(size_class));
-  std::atomic<size_t>& used = capacity_bytes_[slot];
+  std::atomic<size_t>& used = counters_[slot].capacity_bytes;
   if (used.load(std::memory_order_relaxed) + want * size > budget_) return;
   // Grow acts on the slot the thread runs on now, which may differ from `slot` after a
   // migration; the budget is an approximate bound either way.
@@ -58,9 +57,10 @@ void CpuCache::MaybeGrow(int slot, uint32_t size_class) {
 }
 
 void CpuCache::OnMiss(int slot, uint32_t size_class, Miss miss) {
-  misses_[slot].fetch_add(1, std::memory_order_relaxed);
-  (miss == kUnderflow ? underflows_ : overflows_).fetch_add(1, std::memory_order_relaxed);
-  Miss& last = last_miss_[static_cast<size_t>(slot) * kNumClasses + size_class];
+  SlotCounters& counters = counters_[slot];
+  (miss == kUnderflow ? counters.underflows : counters.overflows)
+      .fetch_add(1, std::memory_order_relaxed);
+  Miss& last = last_miss_[static_cast<size_t>(slot) * kLastMissStride + size_class];
   const size_t capacity = slab_.Capacity(slot, size_class);
   const bool grow = capacity == 0 || (last != kNoMiss && last != miss);
   last = miss;
@@ -108,22 +108,40 @@ void CpuCache::DrainSlot(int slot) {
   if (!slab_.SlotInitialized(slot)) return;  // also rejects slots out of range
   SpinLockHolder hold(&drain_lock_);
   slab_.Drain(slot, ReturnToTransferCache, reinterpret_cast<void*>(intptr_t{slot}));
-  capacity_bytes_[slot].store(0, std::memory_order_relaxed);
+  counters_[slot].capacity_bytes.store(0, std::memory_order_relaxed);
 }
 
 void CpuCache::DrainCurrentSlot() { DrainSlot(slab_.CurrentSlot()); }  // -1: nothing to do
 
 bool CpuCache::HasCounters(int slot) const {
-  return misses_ != nullptr && capacity_bytes_ != nullptr && slot >= 0 &&
+  return counters_ != nullptr && slot >= 0 &&
          static_cast<size_t>(slot) < slab_.NumSlots();
 }
 
 uint64_t CpuCache::SlotMisses(int slot) const {
-  return HasCounters(slot) ? misses_[slot].load(std::memory_order_relaxed) : 0;
+  if (!HasCounters(slot)) return 0;
+  return counters_[slot].underflows.load(std::memory_order_relaxed) +
+         counters_[slot].overflows.load(std::memory_order_relaxed);
+}
+
+uint64_t CpuCache::underflows() const {
+  uint64_t sum = 0;
+  for (int slot = 0; HasCounters(slot); ++slot) {
+    sum += counters_[slot].underflows.load(std::memory_order_relaxed);
+  }
+  return sum;
+}
+
+uint64_t CpuCache::overflows() const {
+  uint64_t sum = 0;
+  for (int slot = 0; HasCounters(slot); ++slot) {
+    sum += counters_[slot].overflows.load(std::memory_order_relaxed);
+  }
+  return sum;
 }
 
 size_t CpuCache::SlotCapacityBytes(int slot) const {
-  return HasCounters(slot) ? capacity_bytes_[slot].load(std::memory_order_relaxed) : 0;
+  return HasCounters(slot) ? counters_[slot].capacity_bytes.load(std::memory_order_relaxed) : 0;
 }
 
 size_t CpuCache::SlotBytes(int slot) const {

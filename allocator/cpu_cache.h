@@ -58,8 +58,9 @@ class alignas(64) CpuCache {
   // Slow-path misses (underflows + overflows) a slot has taken so far: what the background
   // release compares between ticks to find idle slots.
   uint64_t SlotMisses(int slot) const;
-  uint64_t underflows() const { return underflows_.load(std::memory_order_relaxed); }
-  uint64_t overflows() const { return overflows_.load(std::memory_order_relaxed); }
+  // Summed over the slots (statistics).
+  uint64_t underflows() const;
+  uint64_t overflows() const;
   bool SlotInitialized(int slot) const { return slab_.SlotInitialized(slot); }
   size_t ClassObjects(int slot, uint32_t size_class) const {
     return slab_.Length(slot, size_class);
@@ -87,14 +88,17 @@ class alignas(64) CpuCache {
   percpu::PerCpuSlab slab_;
   SpinLock drain_lock_;
   size_t budget_ = 0;
-  std::atomic<uint64_t> underflows_{0};
-  std::atomic<uint64_t> overflows_{0};
-  // Per slot: slow-path misses so far.
-  std::atomic<uint64_t>* misses_ = nullptr;
-  // Per slot: bytes of capacity granted (sum over classes of capacity × class size).
-  std::atomic<size_t>* capacity_bytes_ = nullptr;
-  // Per slot and class (slot * kNumClasses + class): the kind of the last miss. Racy by design:
-  // a lost update only delays or advances one growth step.
+  // What the slow path counts, a cache line per slot: misses on different CPUs never touch
+  // the same line (they did when these were process-wide, and 8 slots shared a line).
+  struct alignas(64) SlotCounters {
+    std::atomic<uint64_t> underflows;
+    std::atomic<uint64_t> overflows;
+    std::atomic<size_t> capacity_bytes;  // sum over classes of capacity × class size
+  };
+  SlotCounters* counters_ = nullptr;
+  // Per slot and class (slot * kLastMissStride + class): the kind of the last miss. Racy by
+  // design: a lost update only delays or advances one growth step. Rows are whole cache lines.
+  static constexpr size_t kLastMissStride = (kNumClasses + 63) / 64 * 64;
   Miss* last_miss_ = nullptr;
 };
 
