@@ -73,10 +73,16 @@ RSEQMALLOC_ALWAYS_INLINE void Deallocate(void* ptr) {
 }
 
 // The caller promises that ptr came from an allocation of `size` bytes (C++ sized delete,
-// free_sized). The size is not used: free's class lookup (one byte of the class map, which
-// nullptr also reads as class 0) is cheaper than the size's (a bound test, a null test and the
-// size table), and it is the authoritative answer anyway.
-RSEQMALLOC_ALWAYS_INLINE void DeallocateSized(void* ptr, size_t /*size*/) { Deallocate(ptr); }
+// free_sized): the class then comes from the size, without the class map. That costs a bound
+// and a null test more than free's lookup, but the class no longer waits for the pointer (a
+// new+sized-delete loop measured 0.2-0.3 ns per pair slower with free's lookup).
+RSEQMALLOC_ALWAYS_INLINE void DeallocateSized(void* ptr, size_t size) {
+  if (RSEQMALLOC_LIKELY(size <= kMaxSmallSize) && RSEQMALLOC_LIKELY(ptr != nullptr) &&
+      RSEQMALLOC_LIKELY(g_cpu_cache.Deallocate(SizeMap::SmallClassFor(size), ptr))) {
+    return;
+  }
+  DeallocateSlow(ptr);
+}
 
 // The hit path of aligned_alloc, memalign, posix_memalign and aligned new, for an alignment the
 // caller checked is a power of two no larger than kPageSize: malloc's hit path with one more
