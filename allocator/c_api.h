@@ -76,12 +76,18 @@ __attribute__((noinline)) inline void* MemalignSlow(size_t alignment, size_t siz
   return AllocateAligned(size, alignment);
 }
 
-RSEQMALLOC_ALWAYS_INLINE void* Memalign(size_t alignment, size_t size) {
+// The aligned hit path for an alignment nobody checked yet; slow(alignment, size) serves the rest.
+template <typename Slow>
+RSEQMALLOC_ALWAYS_INLINE void* AllocateAlignedWith(size_t alignment, size_t size, Slow slow) {
   void* object;
   if (IsHitPathAlignment(alignment) && TryAllocateAlignedHit(size, alignment, &object)) {
     return object;
   }
-  return MemalignSlow(alignment, size);
+  return slow(alignment, size);
+}
+
+RSEQMALLOC_ALWAYS_INLINE void* Memalign(size_t alignment, size_t size) {
+  return AllocateAlignedWith(alignment, size, MemalignSlow);
 }
 
 __attribute__((noinline)) inline void* AlignedAllocSlow(size_t alignment, size_t size) {
@@ -93,11 +99,7 @@ __attribute__((noinline)) inline void* AlignedAllocSlow(size_t alignment, size_t
 }
 
 RSEQMALLOC_ALWAYS_INLINE void* AlignedAlloc(size_t alignment, size_t size) {
-  void* object;
-  if (IsHitPathAlignment(alignment) && TryAllocateAlignedHit(size, alignment, &object)) {
-    return object;
-  }
-  return AlignedAllocSlow(alignment, size);
+  return AllocateAlignedWith(alignment, size, AlignedAllocSlow);
 }
 
 __attribute__((noinline)) inline int PosixMemalignSlow(void** out, size_t alignment, size_t size) {

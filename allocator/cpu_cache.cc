@@ -124,21 +124,17 @@ uint64_t CpuCache::SlotMisses(int slot) const {
          counters_[slot].overflows.load(std::memory_order_relaxed);
 }
 
-uint64_t CpuCache::underflows() const {
+uint64_t CpuCache::SumOverSlots(std::atomic<uint64_t> SlotCounters::*counter) const {
   uint64_t sum = 0;
   for (int slot = 0; HasCounters(slot); ++slot) {
-    sum += counters_[slot].underflows.load(std::memory_order_relaxed);
+    sum += (counters_[slot].*counter).load(std::memory_order_relaxed);
   }
   return sum;
 }
 
-uint64_t CpuCache::overflows() const {
-  uint64_t sum = 0;
-  for (int slot = 0; HasCounters(slot); ++slot) {
-    sum += counters_[slot].overflows.load(std::memory_order_relaxed);
-  }
-  return sum;
-}
+uint64_t CpuCache::underflows() const { return SumOverSlots(&SlotCounters::underflows); }
+
+uint64_t CpuCache::overflows() const { return SumOverSlots(&SlotCounters::overflows); }
 
 size_t CpuCache::SlotCapacityBytes(int slot) const {
   return HasCounters(slot) ? counters_[slot].capacity_bytes.load(std::memory_order_relaxed) : 0;

@@ -96,6 +96,8 @@ class alignas(64) CpuCache {
     std::atomic<size_t> capacity_bytes;  // sum over classes of capacity × class size
   };
   SlotCounters* counters_ = nullptr;
+  // One of a slot's counters, summed over the slots.
+  uint64_t SumOverSlots(std::atomic<uint64_t> SlotCounters::*counter) const;
   // Per slot and class (slot * kLastMissStride + class): the kind of the last miss. Racy by
   // design: a lost update only delays or advances one growth step. Rows are whole cache lines.
   static constexpr size_t kLastMissStride = (kNumClasses + 63) / 64 * 64;

@@ -59,22 +59,24 @@ long RawRseq(void* area, uint32_t len, int flags) {
   return syscall(arch::kSysRseq, area, len, flags, arch::kRseqSignature);
 }
 
-// Registers this thread's own area; true on success or if it already is (EBUSY: same area, e.g.
+// Registers this thread's area; true on success or if it already is (EBUSY: same area, e.g.
 // after fork or when a signal handler got here first).
-bool RegisterOwnArea() {
+bool RegisterArea(void* area, uint32_t len, int flags) {
   int saved_errno = errno;
   bool ok = false;
-  if (RawRseq(&t_own_rseq_area, g_own_length, g_own_flags) == 0) {
+  if (RawRseq(area, len, flags) == 0) {
     ok = true;
   } else if (errno == EBUSY) {
     ok = true;
-  } else if (errno == EINVAL && (g_own_flags & arch::kRseqFlagSliceExtDefaultOn)) {
+  } else if (errno == EINVAL && (flags & arch::kRseqFlagSliceExtDefaultOn)) {
     // A kernel (or this thread's situation) that refuses the flag: register without it.
-    ok = RawRseq(&t_own_rseq_area, g_own_length, 0) == 0 || errno == EBUSY;
+    ok = RawRseq(area, len, 0) == 0 || errno == EBUSY;
   }
   errno = saved_errno;
   return ok;
 }
+
+bool RegisterOwnArea() { return RegisterArea(&t_own_rseq_area, g_own_length, g_own_flags); }
 
 uint32_t AuxvOrDefault(unsigned long type, uint32_t fallback) {
   unsigned long v = getauxval(type);
@@ -233,16 +235,11 @@ bool UnregisterThreadArea() {
 }
 
 bool RegisterThreadAreaAgain() {
-  bool ok;
-  if (g_status.owner == RseqOwner::kOwn) {
-    ok = RegisterOwnArea();
-  } else {
-    // glibc registers without flags; the slice extension, if this thread had it, is enabled
-    // again by prctl on its next guard (rseq_suspension resets the thread's slice state).
-    int saved_errno = errno;
-    ok = RawRseq(ThreadRseqArea(), g_status.registered_length, 0) == 0 || errno == EBUSY;
-    errno = saved_errno;
-  }
+  // Ours with the flags of its first registration; glibc's without flags (the slice extension,
+  // if this thread had it, is enabled again by prctl on its next guard: rseq_suspension resets
+  // the thread's slice state).
+  const int flags = g_status.owner == RseqOwner::kOwn ? g_own_flags : 0;
+  const bool ok = RegisterArea(ThreadRseqArea(), g_status.registered_length, flags);
   if (!ok) {
     t_rseq_thread_ready = false;
     t_rseq_thread_failed = 1;

@@ -7,7 +7,7 @@ namespace rseqmalloc {
 namespace percpu {
 
 RseqSuspension SuspendThreadRseq() {
-  RseqSuspension suspension{false, false, 0};
+  RseqSuspension suspension{false, 0};
   suspension.slice_state = internal::t_slice_state;
   // Off, not unknown: a guard in the child must neither touch slice_ctrl nor call prctl on
   // behalf of a task that has no registration.
@@ -15,11 +15,7 @@ RseqSuspension SuspendThreadRseq() {
   // cpu_id >= 0 is exactly "the kernel keeps this area for this thread" (glibc's area, or ours
   // once registered): what the critical sections test.
   if (!internal::g_rseq_usable || ThreadRseqCpuId() < 0) return suspension;
-  if (internal::UnregisterThreadArea()) {
-    suspension.unregistered = true;
-  } else {
-    suspension.refused = true;
-  }
+  suspension.unregistered = internal::UnregisterThreadArea();
   return suspension;
 }
 

@@ -21,8 +21,8 @@ namespace percpu {
 
 // Trivial, so that it can live in __thread storage.
 struct RseqSuspension {
-  bool unregistered;    // this thread's area was registered, and now is not
-  bool refused;         // it was registered and the kernel refused to unregister it
+  bool unregistered;    // this thread's area was registered, and now is not (a refusal by the
+                        // kernel leaves it false: the child then runs as if not wrapped)
   uint8_t slice_state;  // the thread's slice-extension state before (slice_extension.h)
 };
 
