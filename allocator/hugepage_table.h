@@ -25,6 +25,10 @@ inline PageId FirstPageOfHuge(HugePageId h) { return h << kPageToHugeShift; }
 
 struct HugePageEntry {
   uint16_t used_pages;  // pages of this hugepage inside spans handed out (kLarge or kSmall)
+  // Of those, pages of large allocations (spans not placed by NewSmall). A large block may be
+  // touched sparsely, so a hugepage that holds part of one is never marked: the mark would make
+  // its untouched pages resident too (see NoteInUseLocked).
+  uint16_t large_pages;
   // Some page may be resident: set at the first use after the hugepage was fresh or wholly
   // released; cleared when a release covers the whole hugepage.
   static constexpr uint8_t kTouched = 1;

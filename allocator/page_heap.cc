@@ -83,7 +83,7 @@ void PageHeap::InsertLocked(Span* s) {
     // Runs in hugepages more than half used go to the front, where small spans look first
     // (FindInLocked): small spans then fill hugepages that are already well used, and the
     // sparse ones drain and can be released whole.
-    if (UsedPagesOfHugepageLocked(s->first_page) > kPagesPerHugePage / 2) {
+    if (SmallPlacementScoreLocked(s->first_page) > kPagesPerHugePage / 2) {
       lists.exact[n].Insert(s);
     } else {
       lists.exact[n].InsertBack(s);
@@ -127,10 +127,10 @@ Span* PageHeap::FindInLocked(RunLists& lists, size_t n, size_t align, bool small
         // hugepages then fill up (and can be backed by one) while sparse ones drain and can be
         // released whole.
         Span* best = lists.exact[len].First();
-        size_t best_used = UsedPagesOfHugepageLocked(best->first_page);
+        size_t best_used = SmallPlacementScoreLocked(best->first_page);
         size_t seen = 1;
         for (Span* r = best->next; r != nullptr && seen < kPlacementCandidates; r = r->next, ++seen) {
-          const size_t used = UsedPagesOfHugepageLocked(r->first_page);
+          const size_t used = SmallPlacementScoreLocked(r->first_page);
           if (used > best_used) {
             best = r;
             best_used = used;
@@ -322,7 +322,9 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
           span = CarveLocked(run, lead, num_pages);
           span->state = Span::State::kLarge;
           span->zeroed = !was_free;
+          span->placed_small = small;
           const size_t bytes = span->bytes();
+          if (small) small_in_use_bytes_ += bytes;
           if (was_free) {
             free_bytes_ -= bytes;
           } else {
@@ -403,14 +405,16 @@ void PageHeap::Delete(Span* span) {
   // (a later large span on these pages would otherwise look small to free()); interior Span*
   // entries are left as they are: nothing reads the interior of a free or large span.
   if (span->state == Span::State::kSmall) pagemap_->SetSizeClass(first, n, 0);
+  const bool small = span->placed_small;
   bool above_high_water;
   {
     LockedSection h(&lock_);
     InitRun(span, first, n, Span::State::kFree);
     in_use_bytes_ -= n << kPageShift;
+    if (small) small_in_use_bytes_ -= n << kPageShift;
     free_bytes_ += n << kPageShift;
     --live_spans_;
-    const HugepageCrossing crossed = NoteNotInUseLocked(first, n);
+    const HugepageCrossing crossed = NoteNotInUseLocked(first, n, small);
     MergeAndInsertLocked(span);
     for (HugePageId h : crossed.ids) {
       if (h != 0) DemoteRunsOfHugepageLocked(h);

@@ -149,7 +149,7 @@ class PageHeap {
   struct HugepageCrossing {
     HugePageId ids[2] = {0, 0};
   };
-  HugepageCrossing NoteNotInUseLocked(PageId first, size_t n);
+  HugepageCrossing NoteNotInUseLocked(PageId first, size_t n, bool small);
   void DemoteRunsOfHugepageLocked(HugePageId h);
   void NoteReleasedLocked(PageId first, size_t n);
   void DoHugepageWork(const HugepageWork& work);
@@ -157,7 +157,13 @@ class PageHeap {
   static size_t AlignLeadToHugepage(PageId first) {
     return (0 - first) & (kPagesPerHugePage - 1);
   }
-  size_t UsedPagesOfHugepageLocked(PageId p) { return hugepages_.At(HugePageOfPage(p)).used_pages; }
+  // How much a small span should want the hugepage of page p: its pages in use, or 0 when part
+  // of it is a large block's (such a hugepage is never marked, so small spans there would
+  // not get a hugepage; they fill hugepages of other small spans first).
+  size_t SmallPlacementScoreLocked(PageId p) {
+    const HugePageEntry& e = hugepages_.At(HugePageOfPage(p));
+    return e.large_pages != 0 ? 0 : e.used_pages;
+  }
   void ReleaseExcess();
   void RotatePeakLocked(uint64_t now_ms);
   size_t RecentPeakLocked() const;
@@ -193,6 +199,7 @@ class PageHeap {
   size_t free_bytes_ = 0;
   size_t returned_bytes_ = 0;
   size_t in_use_bytes_ = 0;
+  size_t small_in_use_bytes_ = 0;  // the part of in_use_bytes_ in spans placed by NewSmall
   size_t live_spans_ = 0;
   size_t total_allocs_ = 0;
   size_t grows_ = 0;

@@ -10,9 +10,11 @@ namespace {
 // A hugepage this full of spans is marked even in a small heap (and khugepaged may then back
 // it, costing at most the unused eighth), and one wholly full of small spans is collapsed.
 constexpr size_t kDensePages = kPagesPerHugePage * 7 / 8;
-// Once this much of the heap is in use, hugepages are marked at their first use, before any
-// page of them is touched, so that the first fault maps a whole hugepage. Below it a program
-// is small, and rounding its few hugepages up to 2 MiB would be most of its footprint.
+// Once this much of the heap is in small-object spans, hugepages are marked at their first
+// use, before any page of them is touched, so that the first fault maps a whole hugepage.
+// Below it a program's small objects are few, and rounding their few hugepages up to 2 MiB
+// would be most of their footprint. Large blocks do not count: a program with big buffers and
+// few small objects (stress-ng's malloc stressor) gains nothing from marking.
 constexpr size_t kEagerAdviseBytes = size_t{16} << 20;
 // A partial release of a hugepage this used is avoided (it would split a hugepage to gain less
 // than half of it).
@@ -33,19 +35,23 @@ void ForEachHugepage(PageId first, size_t n, F f) {
 
 void PageHeap::NoteInUseLocked(PageId first, size_t n, bool small, HugepageWork* work) {
   const ThpMode mode = GetThpMode();  // read (with syscalls) by Grow, before any span exists
-  const bool eager = in_use_bytes_ >= kEagerAdviseBytes;
+  const bool eager = small_in_use_bytes_ >= kEagerAdviseBytes;
   ForEachHugepage(first, n, [&](HugePageId h, size_t pages) {
     HugePageEntry& e = hugepages_.At(h);
     e.used_pages = static_cast<uint16_t>(e.used_pages + pages);
+    if (!small) e.large_pages = static_cast<uint16_t>(e.large_pages + pages);
     const bool first_touch = (e.flags & HugePageEntry::kTouched) == 0;
     e.flags |= HugePageEntry::kTouched;
     if (mode == ThpMode::kNever) return;
-    // Only small-object spans lead to marking: the central free list hands their objects out
-    // and they get touched. A large block may be touched sparsely, and marked it would become
-    // resident in whole hugepages (stress-ng's malloc stressor, blocks up to 32 MiB: peak RSS
-    // 780 MB marked, 480 MB not). Its hugepages still count as backed if marked already.
-    if (mode == ThpMode::kMadvise && small && (e.flags & HugePageEntry::kAdvised) == 0 &&
-        (eager || e.used_pages >= kDensePages)) {
+    // Only small-object spans lead to marking, and only in hugepages that hold no part of a
+    // large block: the central free list hands small objects out and they get touched, while a
+    // large block may be touched sparsely, and marked it would become resident in whole
+    // hugepages. (stress-ng's malloc stressor, blocks up to 16 MiB touched at their first word:
+    // 780 MB peak RSS with large blocks marked; 131-162 MB while small spans marked hugepages
+    // they shared with the blocks' ends; 32-49 MB now, glibc 48-66.) A hugepage marked before
+    // a large block came into it stays marked, and counts as backed.
+    if (mode == ThpMode::kMadvise && small && e.large_pages == 0 &&
+        (e.flags & HugePageEntry::kAdvised) == 0 && (eager || e.used_pages >= kDensePages)) {
       e.flags |= HugePageEntry::kAdvised;
       ++advised_hugepages_;
       // One madvise for the whole range: hugepages in between that were already marked are
@@ -71,13 +77,14 @@ void PageHeap::NoteInUseLocked(PageId first, size_t n, bool small, HugepageWork*
   });
 }
 
-PageHeap::HugepageCrossing PageHeap::NoteNotInUseLocked(PageId first, size_t n) {
+PageHeap::HugepageCrossing PageHeap::NoteNotInUseLocked(PageId first, size_t n, bool small) {
   HugepageCrossing crossed;
   size_t count = 0;
   ForEachHugepage(first, n, [&](HugePageId h, size_t pages) {
     HugePageEntry& e = hugepages_.At(h);
     const bool was_busy = e.used_pages > kPagesPerHugePage / 2;
     e.used_pages = static_cast<uint16_t>(e.used_pages - pages);
+    if (!small) e.large_pages = static_cast<uint16_t>(e.large_pages - pages);
     // Only a small span's (one or two hugepages) are tracked: a large span's hugepages are
     // mostly wholly free afterwards, and their runs long, outside the exact-length lists.
     if (was_busy && e.used_pages <= kPagesPerHugePage / 2 && count < 2) crossed.ids[count++] = h;

@@ -25,6 +25,9 @@ struct Span {
   // Set by the page heap when it hands the span out: every page reads zero (it came from a
   // returned run or a fresh region), so calloc need not clear it. Meaningless afterwards.
   uint8_t zeroed;
+  // Set by the page heap when it hands the span out: NewSmall placed it (its pages count as
+  // small-object pages in the hugepage table until it is deleted).
+  uint8_t placed_small;
 
   // Small-object bookkeeping, owned by the central free list.
   void* free_objects;     // singly linked list threaded through free objects

@@ -214,6 +214,56 @@ TEST(PageHeapHugepageTest, ThpModeNeverAndAlwaysMakeNoMarkingCalls) {
   SetThpModeForTesting(real);
 }
 
+// Large blocks may be touched sparsely (stress-ng's malloc stressor writes one word of blocks
+// of up to 16 MiB), so they neither make the heap mark hugepages eagerly nor get a hugepage
+// they share with small spans marked: the mark would make their untouched pages resident.
+TEST(PageHeapHugepageTest, LargeBlocksAreNeverPartOfAMarkedHugepage) {
+  const ThpMode real = GetThpMode();
+  if (real == ThpMode::kNever) GTEST_SKIP() << "transparent hugepages are off (never)";
+  SetThpModeForTesting(ThpMode::kMadvise);
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  // 32 MiB of large blocks in use: not a reason to mark hugepages of small spans eagerly.
+  ASSERT_NE(heap->New((size_t{32} << 20) >> kPageShift), nullptr);
+  ASSERT_NE(heap->NewSmall(1), nullptr);
+  EXPECT_EQ(heap->GetStats().hugepage_advised_bytes, 0u) << "marked for large blocks' sake";
+  // 17 MiB of small spans: from now on each new hugepage of small spans is marked at first use.
+  for (size_t i = 0; i < ((size_t{17} << 20) >> kPageShift); ++i) {
+    ASSERT_NE(heap->NewSmall(1), nullptr);
+  }
+  const size_t advised = heap->GetStats().hugepage_advised_bytes;
+  EXPECT_GE(advised, size_t{1} << 20) << "eager marking never started";
+  // A block of a hugepage and one page ends one page into hugepage h, whose other 255 pages
+  // are a short free run: small spans come there after the holes its alignment left, and the
+  // one that lands in h must not mark it (a one-page span touches one hugepage only).
+  Span* block = heap->New(kPagesPerHugePage + 1);
+  ASSERT_NE(block, nullptr);
+  ASSERT_EQ(block->first_page % kPagesPerHugePage, 0u);
+  const size_t h = HugepageOf(block) + 1;
+  bool reached = false;
+  for (size_t i = 0; i < 2 * kPagesPerHugePage && !reached; ++i) {
+    const size_t before = heap->GetStats().hugepage_advised_bytes;
+    Span* s = heap->NewSmall(1);
+    ASSERT_NE(s, nullptr);
+    if (HugepageOf(s) != h) continue;
+    reached = true;
+    EXPECT_EQ(heap->GetStats().hugepage_advised_bytes, before)
+        << "the hugepage holding the large block's last page was marked";
+  }
+  ASSERT_TRUE(reached) << "no small span came into the block's last hugepage";
+  const size_t advised_with_block = heap->GetStats().hugepage_advised_bytes;
+  // Once the block is gone, h holds only small spans and is marked at its next small span.
+  heap->Delete(block);
+  bool marked = false;
+  for (size_t i = 0; i < 2 * kPagesPerHugePage && !marked; ++i) {
+    Span* s = heap->NewSmall(1);
+    ASSERT_NE(s, nullptr);
+    marked = HugepageOf(s) == h && heap->GetStats().hugepage_advised_bytes > advised_with_block;
+  }
+  EXPECT_TRUE(marked) << "h was not marked once only small spans used it";
+  SetThpModeForTesting(real);
+}
+
 TEST(PageHeapHugepageTest, CoverageMatchesAnonHugePages) {
   const ThpMode mode = GetThpMode();
   if (mode == ThpMode::kNever) GTEST_SKIP() << "transparent hugepages are off (never)";
