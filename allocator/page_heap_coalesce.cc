@@ -38,38 +38,62 @@ void PageHeap::MergeAndInsertLocked(Span* s) {
   InsertLocked(s);
 }
 
-// Before growing: a free run and the returned run(s) beside it, together long enough for n
-// pages, become one free run (see "Giving a run back" in docs/page_heap.md for why Delete
-// does not merge them). The returned part is counted as free from then on: free_bytes_ means
-// "possibly resident", and a later release of it is an madvise of pages that are not there.
-// A walk over every free run, made only where the alternative is mapping a new region.
+// Before growing: a free run and the runs beside it, free or returned, together long enough for
+// n pages, become one free run (see "Giving a run back" in docs/page_heap.md for why Delete
+// does not merge the two states). The chain may cross several runs: aligning large blocks to
+// hugepages leaves short returned runs between blocks, and once the blocks are freed those
+// separate free runs that would otherwise be one (a large_blocks run, four live blocks of 1-32
+// MiB, grew its heap to 192 MiB with this merge limited to a run's direct neighbours, 128 MiB
+// with chains). The returned parts are counted as free from then on: free_bytes_ means
+// "possibly resident", and a later release of them is an madvise of pages that are not there.
+// A walk over the free runs, made only where the alternative is mapping a new region.
 Span* PageHeap::MergeMixedLocked(size_t n) {
-  auto returned_at = [&](PageId p, bool want_last) -> Span* {
+  // The run ending at page p (or starting at it, when !ending), if it is free or returned.
+  auto free_run_at = [&](PageId p, bool ending) -> Span* {
     Span* r = pagemap_->GetSpan(p);
-    if (r == nullptr || r->state != Span::State::kReturned) return nullptr;
-    return (want_last ? r->last_page() : r->first_page) == p ? r : nullptr;
+    if (r == nullptr || !r->is_free()) return nullptr;
+    return (ending ? r->last_page() : r->first_page) == p ? r : nullptr;
   };
   auto try_run = [&](Span* f) -> Span* {
-    Span* left = f->first_page > 0 ? returned_at(f->first_page - 1, true) : nullptr;
-    Span* right = returned_at(f->last_page() + 1, false);
-    const size_t total = f->num_pages + (left ? left->num_pages : 0) + (right ? right->num_pages : 0);
+    // Measure the chain first, out to where it is long enough or meets a page in use.
+    PageId lo = f->first_page;
+    PageId hi = f->last_page();
+    size_t total = f->num_pages;
+    for (Span* r; total < n && lo > 0 && (r = free_run_at(lo - 1, true)) != nullptr;) {
+      lo = r->first_page;
+      total += r->num_pages;
+    }
+    for (Span* r; total < n && (r = free_run_at(hi + 1, false)) != nullptr;) {
+      hi = r->last_page();
+      total += r->num_pages;
+    }
     if (total < n) return nullptr;
     RemoveLocked(f);
-    Span* const neighbours[2] = {left, right};
-    for (Span* r : neighbours) {
-      if (r == nullptr) continue;
+    auto absorb = [&](Span* r) {
       RemoveLocked(r);
-      returned_bytes_ -= r->bytes();
-      free_bytes_ += r->bytes();
-      if (r == left) {
-        pagemap_->Set(f->first_page, nullptr);  // becomes interior
-        f->first_page = r->first_page;
-      } else {
-        pagemap_->Set(f->last_page(), nullptr);
+      if (r->state == Span::State::kReturned) {
+        returned_bytes_ -= r->bytes();
+        free_bytes_ += r->bytes();
       }
-      f->num_pages += r->num_pages;
+      // Its end entries become interior ones (nullptr, the invariant for free runs).
+      pagemap_->Set(r->first_page, nullptr);
+      pagemap_->Set(r->last_page(), nullptr);
       PutSpareLocked(r);
+    };
+    pagemap_->Set(f->first_page, nullptr);
+    pagemap_->Set(f->last_page(), nullptr);
+    while (f->first_page > lo) {
+      Span* r = free_run_at(f->first_page - 1, true);
+      f->first_page = r->first_page;
+      f->num_pages += r->num_pages;
+      absorb(r);
     }
+    while (f->last_page() < hi) {
+      Span* r = free_run_at(f->last_page() + 1, false);
+      f->num_pages += r->num_pages;
+      absorb(r);
+    }
+    f->state = Span::State::kFree;
     pagemap_->Set(f->first_page, f);
     pagemap_->Set(f->last_page(), f);
     InsertLocked(f);

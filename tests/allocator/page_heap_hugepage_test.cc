@@ -166,6 +166,38 @@ TEST(PageHeapHugepageTest, FreeAndReturnedNeighboursServeARequestTogether) {
   memset(both->start(), 1, both->bytes());
 }
 
+// Free runs separated by short returned runs (what aligning large blocks to hugepages leaves
+// between them) serve a request together before the heap grows.
+TEST(PageHeapHugepageTest, AChainOfFreeAndReturnedRunsServesARequest) {
+  PageHeap* heap = FreshHeap();
+  heap->set_prompt_release(false);
+  const size_t region_pages = PageHeap::kMinGrowBytes >> kPageShift;
+  Span* a = heap->New(200);
+  Span* gap = heap->New(10);
+  Span* b = heap->New(200);
+  Span* guard = heap->New(1);
+  Span* filler = heap->New(region_pages - 411);  // the region is now full
+  ASSERT_TRUE(a && gap && b && guard && filler);
+  ASSERT_EQ(gap->first_page, a->first_page + 200);
+  ASSERT_EQ(b->first_page, gap->first_page + 10);
+  const PageId a_first = a->first_page;
+  heap->Delete(gap);
+  heap->ReleaseFree(0);  // the gap: a returned run
+  heap->Delete(a);       // free runs on both sides of it
+  heap->Delete(b);
+  const size_t grows = heap->GetStats().grows;
+  Span* all = heap->New(410);
+  ASSERT_NE(all, nullptr);
+  EXPECT_EQ(all->first_page, a_first) << "served by growing instead of merging the chain";
+  const PageHeap::Stats st = heap->GetStats();
+  EXPECT_EQ(st.grows, grows);
+  EXPECT_EQ(st.free_runs + st.returned_runs, 0u) << "a piece of the chain was left behind";
+  EXPECT_EQ(st.system_bytes, st.free_bytes + st.returned_bytes + st.in_use_bytes);
+  memset(all->start(), 1, all->bytes());
+  heap->Delete(all);
+  EXPECT_EQ(heap->GetStats().free_runs, 1u) << "the chain's pages did not merge back into one run";
+}
+
 TEST(PageHeapHugepageTest, SpansSayWhetherTheyReadZero) {
   PageHeap* heap = FreshHeap();
   heap->set_prompt_release(false);
