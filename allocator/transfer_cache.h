@@ -52,6 +52,8 @@ class alignas(64) TransferCacheShard {
 class TransferCache {
  public:
   static constexpr int kMaxShards = 8;
+  // The most a shard holds, in bytes (at least a batch, or the class has no shards).
+  static constexpr size_t kShardByteCap = size_t{64} << 10;
   constexpr TransferCache() = default;
   // Storage comes from the metadata arena. False when it cannot be had.
   bool Init(uint32_t size_class, int shards);
@@ -71,6 +73,7 @@ class TransferCache {
  private:
   TransferCacheShard shards_[kMaxShards];
   int num_shards_ = 1;
+  uint32_t shard_capacity_ = 0;  // objects per shard; 0: batches go to the central list
   CentralFreeList central_;
 };
 

@@ -63,6 +63,34 @@ TEST(TransferCache, FullShardSpillsToTheCentralList) {
   EXPECT_EQ(cache.central().spans(), 0u);
 }
 
+// Shards are bounded in bytes (kShardByteCap); a class whose batch exceeds the bound has no
+// shards at all, and its batches go straight to and from the central list.
+TEST(TransferCache, ShardsHoldAtMostTheByteCapAndBigClassesHaveNone) {
+  for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
+    TransferCache cache;
+    ASSERT_TRUE(cache.Init(cl, 2));
+    const int batch = static_cast<int>(SizeMap::BatchSize(cl));
+    const size_t size = SizeMap::ClassSize(cl);
+    const bool has_shards = size * static_cast<size_t>(batch) <= TransferCache::kShardByteCap;
+    std::vector<std::vector<void*>> batches;
+    ASSERT_NO_FATAL_FAILURE(TakeBatches(cache, 12, batch, &batches));
+    for (auto& b : batches) cache.Insert(0, b.data(), batch);
+    for (int i = 0; i < cache.num_shards(); ++i) {
+      const size_t held = cache.shard(i).count() * size;
+      EXPECT_LE(held, TransferCache::kShardByteCap) << "class " << cl << " shard " << i;
+      if (!has_shards) {
+        EXPECT_EQ(held, 0u) << "class " << cl << " (" << size << " bytes)";
+      }
+    }
+    if (has_shards) {
+      EXPECT_GT(cache.cached_objects(), 0u) << "class " << cl;
+    }
+    // Everything goes back, and every span returns to the page heap.
+    cache.FlushToCentral();
+    EXPECT_EQ(cache.central().spans(), 0u) << "class " << cl;
+  }
+}
+
 TEST(TransferCache, FullShardSpillsToANeighbourWithRoomBeforeTheCentralList) {
   const uint32_t cl = SizeMap::ClassFor(256);
   TransferCache cache;
