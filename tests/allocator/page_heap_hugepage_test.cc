@@ -141,20 +141,33 @@ TEST(PageHeapHugepageTest, FreeMemoryAboveTheHighWaterMarkIsReleasedPromptly) {
   EXPECT_GE(st.free_bytes + kHugePageSize, PageHeap::LowWater(st.in_use_bytes));
 }
 
+// Spans of these lengths back to back at the start of a fresh region, then a one-page guard
+// and a filler that leave the region full: what a test frees is then all the free memory.
+std::vector<Span*> SpansFillingARegion(PageHeap* heap, const std::vector<size_t>& lengths) {
+  std::vector<Span*> spans;
+  size_t used = 0;
+  for (size_t n : lengths) {
+    Span* s = heap->New(n);
+    EXPECT_NE(s, nullptr);
+    if (s == nullptr) return spans;
+    if (!spans.empty()) EXPECT_EQ(s->first_page, spans.back()->first_page + spans.back()->num_pages);
+    spans.push_back(s);
+    used += n;
+  }
+  EXPECT_NE(heap->New(1), nullptr);                                                   // a guard
+  EXPECT_NE(heap->New((PageHeap::kMinGrowBytes >> kPageShift) - used - 1), nullptr);  // filler
+  return spans;
+}
+
 TEST(PageHeapHugepageTest, FreeAndReturnedNeighboursServeARequestTogether) {
   PageHeap* heap = FreshHeap();
   heap->set_prompt_release(false);
-  const size_t region_pages = PageHeap::kMinGrowBytes >> kPageShift;
-  Span* a = heap->New(200);
-  Span* b = heap->New(200);
-  Span* guard = heap->New(1);
-  Span* filler = heap->New(region_pages - 401);  // the region is now full
-  ASSERT_TRUE(a && b && guard && filler);
-  ASSERT_EQ(b->first_page, a->first_page + 200);
-  const PageId a_first = a->first_page;
-  heap->Delete(a);
-  heap->ReleaseFree(0);  // a's pages: a returned run
-  heap->Delete(b);       // b's pages: a free run beside it
+  const std::vector<Span*> spans = SpansFillingARegion(heap, {200, 200});
+  if (HasFailure()) return;
+  const PageId a_first = spans[0]->first_page;
+  heap->Delete(spans[0]);
+  heap->ReleaseFree(0);    // a's pages: a returned run
+  heap->Delete(spans[1]);  // b's pages: a free run beside it
   const size_t grows = heap->GetStats().grows;
   Span* both = heap->New(400);
   ASSERT_NE(both, nullptr);
@@ -171,20 +184,13 @@ TEST(PageHeapHugepageTest, FreeAndReturnedNeighboursServeARequestTogether) {
 TEST(PageHeapHugepageTest, AChainOfFreeAndReturnedRunsServesARequest) {
   PageHeap* heap = FreshHeap();
   heap->set_prompt_release(false);
-  const size_t region_pages = PageHeap::kMinGrowBytes >> kPageShift;
-  Span* a = heap->New(200);
-  Span* gap = heap->New(10);
-  Span* b = heap->New(200);
-  Span* guard = heap->New(1);
-  Span* filler = heap->New(region_pages - 411);  // the region is now full
-  ASSERT_TRUE(a && gap && b && guard && filler);
-  ASSERT_EQ(gap->first_page, a->first_page + 200);
-  ASSERT_EQ(b->first_page, gap->first_page + 10);
-  const PageId a_first = a->first_page;
-  heap->Delete(gap);
-  heap->ReleaseFree(0);  // the gap: a returned run
-  heap->Delete(a);       // free runs on both sides of it
-  heap->Delete(b);
+  const std::vector<Span*> spans = SpansFillingARegion(heap, {200, 10, 200});
+  if (HasFailure()) return;
+  const PageId a_first = spans[0]->first_page;
+  heap->Delete(spans[1]);
+  heap->ReleaseFree(0);    // the gap: a returned run
+  heap->Delete(spans[0]);  // free runs on both sides of it
+  heap->Delete(spans[2]);
   const size_t grows = heap->GetStats().grows;
   Span* all = heap->New(410);
   ASSERT_NE(all, nullptr);
