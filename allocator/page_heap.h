@@ -25,8 +25,11 @@ class PageHeap {
   // sorted by (num_pages, first_page). Together they are one ordered structure, and an insert
   // only walks runs of about the same length.
   static constexpr size_t kLargeBuckets = 4 * (35 - 7 + 1);
-  // Address space is reserved in regions of at least this much, aligned to a hugepage.
-  static constexpr size_t kMinGrowBytes = size_t{64} << 20;
+  // Address space is reserved in regions of at least this much, aligned to a hugepage. Not
+  // more: regions are seldom adjacent, so a block rarely spans two, and blocks of up to half a
+  // region fragment it (docs/page_heap.md: large_blocks peaked at 198 MB with 64 MiB regions,
+  // 134 MB with 32).
+  static constexpr size_t kMinGrowBytes = size_t{32} << 20;
   // Largest alignment NewAligned accepts, in pages (what SystemAlloc can align to: 1 GiB).
   static constexpr size_t kMaxAlignPages = (size_t{1} << 30) >> kPageShift;
 

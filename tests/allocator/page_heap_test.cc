@@ -154,11 +154,12 @@ TEST(PageHeapTest, BestFitAmongLongRuns) {
   for (int i = 0; i < 6; ++i) starts[i] = runs[i]->first_page;
   for (Span* s : runs) heap->Delete(s);
   // Each request lands in the shortest free run that holds it (free beats the returned rest
-  // of the region, which is longer).
+  // of the region, which is longer). 4100 of the 5000 leave 900: a rest of 1000 would tie with
+  // the 1000-page run, and the best fit could then take either.
   const struct {
     size_t pages;
     int run;
-  } cases[] = {{250, 2}, {129, 0}, {130, 1}, {4000, 4}, {999, 3}, {6000, 5}};
+  } cases[] = {{250, 2}, {129, 0}, {130, 1}, {4100, 4}, {999, 3}, {6000, 5}};
   for (const auto& c : cases) {
     Span* s = heap->New(c.pages);
     ASSERT_NE(s, nullptr);
