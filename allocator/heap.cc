@@ -218,7 +218,8 @@ bool ResizeInPlace(void* ptr, size_t size) {
   if (span->sampled) return false;  // [profile hook] a sample keeps its recorded size
   const size_t pages = PagesFor(size);
   if (pages == span->num_pages) return true;
-  return pages > span->num_pages && g_page_heap.ExtendInPlace(span, pages);
+  return pages > span->num_pages ? g_page_heap.ExtendInPlace(span, pages)
+                                 : g_page_heap.ShrinkInPlace(span, pages);
 }
 
 size_t UsableSize(const void* ptr) {

@@ -15,9 +15,6 @@ namespace {
 
 constexpr size_t kNoRun = PageHeap::kMaxExactPages + 1;
 constexpr size_t kBitmapWords = (PageHeap::kMaxExactPages + 64) / 64;
-// Requests above half the address space cannot succeed; refusing them early also keeps every
-// page count below this and every byte count below 2^47, so nothing later overflows.
-constexpr size_t kMaxRequestPages = (size_t{1} << (kAddressBits - 1)) >> kPageShift;
 constexpr size_t kSpareRefill = 16;
 // Runs of one exact length compared when placing a small span: the one in the fullest hugepage
 // wins. Bounds the walk; lists of one length rarely hold more runs than this that matter.
@@ -66,13 +63,6 @@ size_t NextBucket(const uint64_t* words, size_t from, size_t bits) {
 
 // Pages to skip from `first` to reach a multiple of `align`.
 inline size_t AlignLead(PageId first, size_t align) { return (0 - first) & (align - 1); }
-
-void InitRun(Span* s, PageId first, size_t n, Span::State state) {
-  *s = Span{};
-  s->first_page = first;
-  s->num_pages = n;
-  s->state = state;
-}
 
 }  // namespace
 
@@ -232,7 +222,7 @@ Span* PageHeap::CarveLocked(Span* run, size_t lead, size_t n) {
   const Span::State state = run->state;
   if (lead > 0) {
     Span* head = TakeSpareLocked();
-    InitRun(head, run->first_page, lead, state);
+    head->Reset(run->first_page, lead, state);
     pagemap_->Set(head->first_page, head);
     pagemap_->Set(head->last_page(), head);
     InsertLocked(head);
@@ -241,7 +231,7 @@ Span* PageHeap::CarveLocked(Span* run, size_t lead, size_t n) {
   }
   if (run->num_pages > n) {
     Span* tail = TakeSpareLocked();
-    InitRun(tail, run->first_page + n, run->num_pages - n, state);
+    tail->Reset(run->first_page + n, run->num_pages - n, state);
     pagemap_->Set(tail->first_page, tail);
     pagemap_->Set(tail->last_page(), tail);
     InsertLocked(tail);
@@ -276,7 +266,7 @@ bool PageHeap::Grow(size_t n, size_t align) {
   }
   LockedSection h(&lock_);
   // Untouched mmap memory is not resident and reads zero: exactly a returned run.
-  InitRun(s, first, pages, Span::State::kReturned);
+  s->Reset(first, pages, Span::State::kReturned);
   system_bytes_ += bytes;
   returned_bytes_ += bytes;
   ++grows_;
@@ -357,41 +347,6 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
   }
 }
 
-bool PageHeap::ExtendInPlace(Span* span, size_t new_pages) {
-  if (span->state != Span::State::kLarge || new_pages > kMaxRequestPages) return false;
-  if (new_pages <= span->num_pages) return new_pages == span->num_pages;
-  const size_t extra = new_pages - span->num_pages;
-  if (!EnsureSpares()) return false;
-  HugepageWork work;
-  {
-    LockedSection h(&lock_);
-    if (spare_count_ < kSparesNeeded) return false;
-    const PageId after = span->last_page() + 1;
-    Span* next = pagemap_->GetSpan(after);
-    // Only the first page of a free run is sure to map to it; any other entry may be stale.
-    if (next == nullptr || !next->is_free() || next->first_page != after ||
-        next->num_pages < extra) {
-      return false;
-    }
-    const bool was_free = next->state == Span::State::kFree;
-    RemoveLocked(next);
-    Span* taken = CarveLocked(next, 0, extra);  // the front `extra` pages; the rest stays free
-    const size_t bytes = extra << kPageShift;
-    if (was_free) {
-      free_bytes_ -= bytes;
-    } else {
-      returned_bytes_ -= bytes;
-    }
-    in_use_bytes_ += bytes;
-    NoteInUseLocked(after, extra, false, &work);
-    span->num_pages = new_pages;
-    pagemap_->Set(span->last_page(), span);
-    PutSpareLocked(taken);  // its pages now belong to span
-  }
-  DoHugepageWork(work);
-  return true;
-}
-
 void PageHeap::Delete(Span* span) {
   if (span == nullptr) return;
   if (span->state != Span::State::kLarge && span->state != Span::State::kSmall) {
@@ -409,7 +364,7 @@ void PageHeap::Delete(Span* span) {
   bool above_high_water;
   {
     LockedSection h(&lock_);
-    InitRun(span, first, n, Span::State::kFree);
+    span->Reset(first, n, Span::State::kFree);
     in_use_bytes_ -= n << kPageShift;
     if (small) small_in_use_bytes_ -= n << kPageShift;
     free_bytes_ += n << kPageShift;

@@ -30,6 +30,9 @@ class PageHeap {
   // region fragment it (docs/page_heap.md: large_blocks peaked at 198 MB with 64 MiB regions,
   // 134 MB with 32).
   static constexpr size_t kMinGrowBytes = size_t{32} << 20;
+  // Requests above half the address space cannot succeed; refusing them early also keeps every
+  // page count below this and every byte count below 2^47, so nothing later overflows.
+  static constexpr size_t kMaxRequestPages = (size_t{1} << (kAddressBits - 1)) >> kPageShift;
   // Largest alignment NewAligned accepts, in pages (what SystemAlloc can align to: 1 GiB).
   static constexpr size_t kMaxAlignPages = (size_t{1} << 30) >> kPageShift;
 
@@ -83,6 +86,9 @@ class PageHeap {
   // run that directly follows it. False when that run is missing or too short; the span is
   // then unchanged. What realloc() of a large block tries before it copies.
   bool ExtendInPlace(Span* span, size_t new_pages);
+  // Shrinks a kLarge span to new_pages (>= 1) in place: its tail becomes a free run, as if
+  // deleted. False only when no spare span object can be had (the span is then unchanged).
+  bool ShrinkInPlace(Span* span, size_t new_pages);
 
   // Releases up to `bytes` (0 = all) of free runs to the OS with madvise(MADV_DONTNEED),
   // largest runs first and in whole 2 MiB hugepages where possible; the madvise calls happen

@@ -40,6 +40,14 @@ struct Span {
   Span* prev;
   Span* next;
 
+  // Makes this a run of n pages from first in the given state, every other field zero.
+  void Reset(PageId first, size_t n, State new_state) {
+    *this = Span{};
+    first_page = first;
+    num_pages = n;
+    state = new_state;
+  }
+
   void* start() const { return AddressOf(first_page); }
   size_t bytes() const { return num_pages << kPageShift; }
   PageId last_page() const { return first_page + num_pages - 1; }

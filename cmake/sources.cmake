@@ -40,6 +40,7 @@ set(RSEQMALLOC_INTERNAL_SOURCES
   allocator/page_heap_coalesce.cc
   allocator/page_heap_hugepages.cc
   allocator/page_heap_release.cc
+  allocator/page_heap_resize.cc
   allocator/page_map.cc
   allocator/prefixed_api.cc
   allocator/profile/guarded_pool.cc

@@ -124,6 +124,25 @@ TEST(Realloc, LargeBlocksGrowInPlaceWhenThePagesAfterThemAreFree) {
   free(p);
 }
 
+// A large block shrinks where it is: same pointer, contents kept, and the usable size follows
+// (the tail's pages are handed back, not copied around).
+TEST(Realloc, LargeBlocksShrinkInPlace) {
+  const size_t big = size_t{4} << 20;
+  auto* p = static_cast<unsigned char*>(malloc(big));
+  ASSERT_NE(p, nullptr);
+  for (size_t i = 0; i < big; i += 4096) p[i] = static_cast<unsigned char>(i >> 12);
+  for (size_t size : {size_t{3} << 20, size_t{1} << 20, size_t{300} << 10}) {
+    auto* q = static_cast<unsigned char*>(realloc(p, size));
+    ASSERT_EQ(q, p) << size;
+    EXPECT_GE(malloc_usable_size(q), size);
+    EXPECT_LT(malloc_usable_size(q), size + 8192) << "the tail was not given back";
+    for (size_t i = 0; i < size; i += 4096) {
+      ASSERT_EQ(q[i], static_cast<unsigned char>(i >> 12)) << size << " " << i;
+    }
+  }
+  free(p);
+}
+
 TEST(Realloc, FailureKeepsTheOldBlock) {
   void* p = malloc(64);
   memset(p, 7, 64);

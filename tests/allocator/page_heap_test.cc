@@ -527,5 +527,39 @@ TEST(PageHeapTest, ExtendInPlaceTakesTheFollowingFreeRun) {
   ExpectConsistent(heap);
 }
 
+TEST(PageHeapTest, ShrinkInPlaceGivesTheTailBack) {
+  PageHeap* heap = FreshHeap();
+  Span* a = heap->New(10);
+  Span* c = heap->New(3);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->first_page, a->last_page() + 1);
+  memset(a->start(), 7, a->bytes());
+  const size_t in_use = heap->GetStats().in_use_bytes;
+  EXPECT_TRUE(heap->ShrinkInPlace(a, 10));   // same size: nothing to do
+  EXPECT_FALSE(heap->ShrinkInPlace(a, 0));   // not a size
+  ASSERT_TRUE(heap->ShrinkInPlace(a, 4));
+  EXPECT_EQ(a->num_pages, 4u);
+  EXPECT_EQ(heap->pagemap()->GetSpan(a->first_page), a);
+  EXPECT_EQ(heap->pagemap()->GetSpan(a->last_page()), a);
+  EXPECT_EQ(heap->GetStats().in_use_bytes, in_use - 6 * kPageSize);
+  EXPECT_EQ(static_cast<char*>(a->start())[4 * kPageSize - 1], 7);  // contents stay
+  // The tail is a free run of 6 pages between a and c, and serves the next request.
+  Span* tail = heap->pagemap()->GetSpan(a->last_page() + 1);
+  ASSERT_NE(tail, nullptr);
+  EXPECT_EQ(tail->state, Span::State::kFree);
+  EXPECT_EQ(tail->num_pages, 6u);
+  ExpectConsistent(heap);
+  Span* b = heap->New(6);
+  EXPECT_EQ(b, tail) << "the tail's pages did not serve a request of their size";
+  heap->Delete(b);
+  // Growing again takes the tail back.
+  ASSERT_TRUE(heap->ExtendInPlace(a, 10));
+  EXPECT_EQ(heap->GetStats().in_use_bytes, in_use);
+  heap->Delete(a);
+  heap->Delete(c);
+  ExpectConsistent(heap);
+  EXPECT_EQ(heap->GetStats().in_use_bytes, 0u);
+}
+
 }  // namespace
 }  // namespace rseqmalloc
