@@ -123,9 +123,14 @@ void PageHeap::NoteReleasedLocked(PageId first, size_t n) {
 bool PageHeap::MostlyUsedHugepageLocked(PageId first, size_t n) {
   const size_t head = AlignLeadToHugepage(first);
   if (head + kPagesPerHugePage <= n) return false;  // holds a whole hugepage: worth releasing
+  // Only a hugepage the heap believes is backed by one has anything to lose: releasing part of
+  // a hugepage mapped by small pages splits nothing.
   bool mostly_used = false;
   ForEachHugepage(first, n, [&](HugePageId h, size_t) {
-    if (hugepages_.At(h).used_pages >= kMostlyUsedPages) mostly_used = true;
+    const HugePageEntry& e = hugepages_.At(h);
+    if (e.used_pages >= kMostlyUsedPages && (e.flags & HugePageEntry::kBacked) != 0) {
+      mostly_used = true;
+    }
   });
   return mostly_used;
 }
