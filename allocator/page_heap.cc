@@ -347,6 +347,18 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
   }
 }
 
+void PageHeap::GiveBackLocked(Span* run, PageId first, size_t n, bool small) {
+  run->Reset(first, n, Span::State::kFree);
+  in_use_bytes_ -= n << kPageShift;
+  if (small) small_in_use_bytes_ -= n << kPageShift;
+  free_bytes_ += n << kPageShift;
+  const HugepageCrossing crossed = NoteNotInUseLocked(first, n, small);
+  MergeAndInsertLocked(run);
+  for (HugePageId h : crossed.ids) {
+    if (h != 0) DemoteRunsOfHugepageLocked(h);
+  }
+}
+
 void PageHeap::Delete(Span* span) {
   if (span == nullptr) return;
   if (span->state != Span::State::kLarge && span->state != Span::State::kSmall) {
@@ -364,16 +376,8 @@ void PageHeap::Delete(Span* span) {
   bool above_high_water;
   {
     LockedSection h(&lock_);
-    span->Reset(first, n, Span::State::kFree);
-    in_use_bytes_ -= n << kPageShift;
-    if (small) small_in_use_bytes_ -= n << kPageShift;
-    free_bytes_ += n << kPageShift;
+    GiveBackLocked(span, first, n, small);
     --live_spans_;
-    const HugepageCrossing crossed = NoteNotInUseLocked(first, n, small);
-    MergeAndInsertLocked(span);
-    for (HugePageId h : crossed.ids) {
-      if (h != 0) DemoteRunsOfHugepageLocked(h);
-    }
     // The mark is relative to what the heap needed lately, not to what it holds now: the free
     // memory that would take the heap back to its recent peak is kept. A loop that frees and
     // allocates again blocks of many MiB would otherwise release and refault them on every

@@ -160,6 +160,10 @@ class PageHeap {
   };
   HugepageCrossing NoteNotInUseLocked(PageId first, size_t n, bool small);
   void DemoteRunsOfHugepageLocked(HugePageId h);
+  // Pages [first, first + n) of a span handed out (placed by NewSmall or not) come back: run
+  // becomes a free run of them, merged with its neighbours; the counters and the hugepage table
+  // follow. What Delete does for a whole span and ShrinkInPlace for a tail.
+  void GiveBackLocked(Span* run, PageId first, size_t n, bool small);
   void NoteReleasedLocked(PageId first, size_t n);
   void DoHugepageWork(const HugepageWork& work);
   bool MostlyUsedHugepageLocked(PageId first, size_t n);

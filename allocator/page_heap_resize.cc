@@ -54,16 +54,7 @@ bool PageHeap::ShrinkInPlace(Span* span, size_t new_pages) {
   const bool small = span->placed_small;
   span->num_pages = new_pages;
   pagemap_->Set(span->last_page(), span);
-  Span* tail = TakeSpareLocked();
-  tail->Reset(first, n, Span::State::kFree);
-  in_use_bytes_ -= n << kPageShift;
-  if (small) small_in_use_bytes_ -= n << kPageShift;
-  free_bytes_ += n << kPageShift;
-  const HugepageCrossing crossed = NoteNotInUseLocked(first, n, small);
-  MergeAndInsertLocked(tail);
-  for (HugePageId c : crossed.ids) {
-    if (c != 0) DemoteRunsOfHugepageLocked(c);
-  }
+  GiveBackLocked(TakeSpareLocked(), first, n, small);
   return true;
 }
 
