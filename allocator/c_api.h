@@ -29,9 +29,13 @@ inline void* Calloc(size_t count, size_t size) {
   }
   void* ptr = Allocate(bytes);
   if (ptr == nullptr) return nullptr;
-  // A large block carved from released or fresh pages reads zero already: clearing it would
-  // only make all of it resident (glibc skips the clear for fresh mmap'd chunks too).
-  if (bytes > kMaxSmallSize && g_pagemap.GetSpan(PageIdOf(ptr))->zeroed) return ptr;
+  if (bytes > kMaxSmallSize) {
+    // A large block carved from released or fresh pages reads zero already: clearing it would
+    // only make all of it resident (glibc skips the clear for fresh mmap'd chunks too). A reused
+    // one is cleared where it is resident and released where it is mostly not (SystemZero).
+    if (!g_pagemap.GetSpan(PageIdOf(ptr))->zeroed) SystemZero(ptr, bytes);
+    return ptr;
+  }
   memset(ptr, 0, bytes);
   return ptr;
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,62 @@ bool SystemRelease(void* start, size_t bytes) {
   const bool ok = madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED) == 0;
   errno = saved_errno;
   return ok;
+}
+
+void SystemZero(void* start, size_t bytes) {
+  char* const base = static_cast<char*>(start);
+  const uintptr_t os_page = SystemPageSize();
+  // mincore and madvise take whole kernel pages: the partial pages at the ends (only on kernels
+  // with pages above our 8 KiB) are cleared with memset.
+  const uintptr_t lo = (reinterpret_cast<uintptr_t>(base) + os_page - 1) & ~(os_page - 1);
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(base) + bytes) & ~(os_page - 1);
+  if (hi <= lo || hi - lo < kZeroProbeMinBytes) {
+    memset(base, 0, bytes);
+    return;
+  }
+  memset(base, 0, lo - reinterpret_cast<uintptr_t>(base));
+  memset(reinterpret_cast<void*>(hi), 0, reinterpret_cast<uintptr_t>(base) + bytes - hi);
+  const int saved_errno = errno;
+  // Consecutive pieces with the same verdict are handled by one memset or one madvise.
+  uintptr_t pending = lo;
+  bool pending_release = false;
+  auto flush = [&](uintptr_t to) {
+    if (to == pending) return;
+    if (!pending_release ||
+        madvise(reinterpret_cast<void*>(pending), to - pending, MADV_DONTNEED) != 0) {
+      memset(reinterpret_cast<void*>(pending), 0, to - pending);
+    }
+    pending = to;
+  };
+  // One mincore call per window of up to 16 MiB; its vector (a byte per kernel page) lives on
+  // the stack. Windows are a whole number of pieces.
+  unsigned char resident[4096];
+  const size_t window = sizeof(resident) * (os_page < 4096 ? os_page : 4096);
+  for (uintptr_t w = lo; w < hi; w += window) {
+    const uintptr_t w_end = hi - w < window ? hi : w + window;
+    if (mincore(reinterpret_cast<void*>(w), w_end - w, resident) != 0) {
+      // Nothing known about this window: clear it.
+      flush(w);
+      pending_release = false;
+      continue;
+    }
+    for (uintptr_t p = w; p < w_end; p += kZeroPieceBytes) {
+      const uintptr_t p_end = w_end - p < kZeroPieceBytes ? w_end : p + kZeroPieceBytes;
+      const size_t first = (p - w) / os_page;
+      const size_t count = (p_end - p) / os_page;
+      size_t present = 0;
+      for (size_t i = 0; i < count; ++i) present += resident[first + i] & 1;
+      // Mostly absent: releasing costs the program a fault only for the pages it touches
+      // again, while memset would fault in every absent page now.
+      const bool release = 2 * present < count;
+      if (release != pending_release) {
+        flush(p);
+        pending_release = release;
+      }
+    }
+  }
+  flush(hi);
+  errno = saved_errno;
 }
 
 void SystemUnmap(void* start, size_t bytes) {

@@ -23,6 +23,19 @@ void* SystemAlloc(size_t bytes, size_t alignment);
 // refused (the memory then stays resident, which is harmless).
 bool SystemRelease(void* start, size_t bytes);
 
+// Makes [start, start + bytes) read zero at the least cost its residency allows, for calloc of a
+// reused large block. Clearing with memset makes every page of it resident, though the program
+// may touch a few (stress-ng's malloc stressor writes one word per block, and half its peak RSS
+// was calloc clearing blocks that had never been touched in full). So mincore looks at the
+// range, and each kZeroPieceBytes piece that is mostly not resident is released instead
+// (madvise(MADV_DONTNEED): its next touch faults in a zero page); the rest is cleared with
+// memset. Pages mincore calls absent may be in swap, which is why they are released and never
+// skipped. Where a syscall fails, memset does the work. Ranges below kZeroProbeMinBytes are just
+// memset: on the development VM a probe and a release cost about what clearing 2-3 MiB does.
+void SystemZero(void* start, size_t bytes);
+inline constexpr size_t kZeroPieceBytes = size_t{2} << 20;
+inline constexpr size_t kZeroProbeMinBytes = size_t{4} << 20;
+
 // Unmaps memory obtained from SystemAlloc. Only for undoing a mapping that could not be put to
 // use (e.g. its pagemap leaves could not be allocated); the heap never unmaps otherwise.
 void SystemUnmap(void* start, size_t bytes);
