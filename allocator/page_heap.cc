@@ -223,8 +223,8 @@ Span* PageHeap::CarveLocked(Span* run, size_t lead, size_t n) {
   if (lead > 0) {
     Span* head = TakeSpareLocked();
     head->Reset(run->first_page, lead, state);
-    pagemap_->Set(head->first_page, head);
-    pagemap_->Set(head->last_page(), head);
+    pagemap()->Set(head->first_page, head);
+    pagemap()->Set(head->last_page(), head);
     InsertLocked(head);
     run->first_page += lead;
     run->num_pages -= lead;
@@ -232,13 +232,13 @@ Span* PageHeap::CarveLocked(Span* run, size_t lead, size_t n) {
   if (run->num_pages > n) {
     Span* tail = TakeSpareLocked();
     tail->Reset(run->first_page + n, run->num_pages - n, state);
-    pagemap_->Set(tail->first_page, tail);
-    pagemap_->Set(tail->last_page(), tail);
+    pagemap()->Set(tail->first_page, tail);
+    pagemap()->Set(tail->last_page(), tail);
     InsertLocked(tail);
     run->num_pages = n;
   }
-  pagemap_->Set(run->first_page, run);
-  pagemap_->Set(run->last_page(), run);
+  pagemap()->Set(run->first_page, run);
+  pagemap()->Set(run->last_page(), run);
   return run;
 }
 
@@ -259,7 +259,7 @@ bool PageHeap::Grow(size_t n, size_t align) {
   const PageId first = PageIdOf(region);
   const size_t pages = bytes >> kPageShift;
   Span* s = nullptr;
-  if (!pagemap_->Ensure(first, pages) || !hugepages_.Ensure(first, pages) ||
+  if (!pagemap()->Ensure(first, pages) || !hugepages_.Ensure(first, pages) ||
       (s = span_pool_.New()) == nullptr) {
     SystemUnmap(region, bytes);
     return false;
@@ -323,7 +323,7 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
           in_use_bytes_ += bytes;
           ++live_spans_;
           ++total_allocs_;
-          RotatePeakLocked(clock_ms_());  // the recent peak that Delete's mark uses
+          RotatePeakLocked(NowMs());  // the recent peak that Delete's mark uses
           if (in_use_bytes_ > current_peak_) current_peak_ = in_use_bytes_;
           NoteInUseLocked(span->first_page, span->num_pages, small, &work);
         }
@@ -335,8 +335,8 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
       // first page, and coalescing looks at neighbours' end pages. Writing an entry per page
       // would make New and Delete O(pages) (about 1.7 us for 4 MiB). Whoever carves the span
       // into small objects maps the interior (CentralFreeList).
-      pagemap_->Set(span->first_page, span);
-      pagemap_->Set(span->last_page(), span);
+      pagemap()->Set(span->first_page, span);
+      pagemap()->Set(span->last_page(), span);
       return span;
     }
     if (short_of_spares) continue;
@@ -371,7 +371,7 @@ void PageHeap::Delete(Span* span) {
   // deleted concurrently does not merge with it yet. The size classes of a small span must go
   // (a later large span on these pages would otherwise look small to free()); interior Span*
   // entries are left as they are: nothing reads the interior of a free or large span.
-  if (span->state == Span::State::kSmall) pagemap_->SetSizeClass(first, n, 0);
+  if (span->state == Span::State::kSmall) pagemap()->SetSizeClass(first, n, 0);
   const bool small = span->placed_small;
   bool above_high_water;
   {
@@ -386,7 +386,7 @@ void PageHeap::Delete(Span* span) {
     above_high_water = prompt_release_ && free_bytes_ > HighWater(in_use_bytes_) &&
                        free_bytes_ > next_prompt_free_;
     if (above_high_water) {
-      RotatePeakLocked(clock_ms_());
+      RotatePeakLocked(NowMs());
       above_high_water = free_bytes_ > HighWater(RecentPeakLocked()) + WantedAgainLocked();
     }
   }
@@ -394,7 +394,7 @@ void PageHeap::Delete(Span* span) {
 }
 
 void PageHeap::LockAllForFork() {
-  pagemap_->lock().Lock();
+  pagemap()->lock().Lock();
   span_pool_.lock().Lock();
   MetadataArenaLock().Lock();
   lock_.Lock();
@@ -404,7 +404,7 @@ void PageHeap::UnlockAllAfterFork() {
   lock_.Unlock();
   MetadataArenaLock().Unlock();
   span_pool_.lock().Unlock();
-  pagemap_->lock().Unlock();
+  pagemap()->lock().Unlock();
 }
 
 PageHeap::Stats PageHeap::GetStats() {

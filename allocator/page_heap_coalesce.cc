@@ -14,27 +14,27 @@ void PageHeap::MergeAndInsertLocked(Span* s) {
   const PageId old_first = s->first_page;
   const PageId old_last = s->last_page();
   if (old_first > 0) {
-    Span* left = pagemap_->GetSpan(old_first - 1);
+    Span* left = pagemap()->GetSpan(old_first - 1);
     if (left != nullptr && left->state == state && left->last_page() == old_first - 1) {
       RemoveLocked(left);
-      pagemap_->Set(left->last_page(), nullptr);
+      pagemap()->Set(left->last_page(), nullptr);
       s->first_page = left->first_page;
       s->num_pages += left->num_pages;
       PutSpareLocked(left);
     }
   }
-  Span* right = pagemap_->GetSpan(old_last + 1);
+  Span* right = pagemap()->GetSpan(old_last + 1);
   if (right != nullptr && right->state == state && right->first_page == old_last + 1) {
     RemoveLocked(right);
-    pagemap_->Set(right->first_page, nullptr);
+    pagemap()->Set(right->first_page, nullptr);
     s->num_pages += right->num_pages;
     PutSpareLocked(right);
   }
   // Pages that became interior read nullptr (the invariant for free runs); the ends map to s.
-  if (old_first != s->first_page) pagemap_->Set(old_first, nullptr);
-  if (old_last != s->last_page()) pagemap_->Set(old_last, nullptr);
-  pagemap_->Set(s->first_page, s);
-  pagemap_->Set(s->last_page(), s);
+  if (old_first != s->first_page) pagemap()->Set(old_first, nullptr);
+  if (old_last != s->last_page()) pagemap()->Set(old_last, nullptr);
+  pagemap()->Set(s->first_page, s);
+  pagemap()->Set(s->last_page(), s);
   InsertLocked(s);
 }
 
@@ -50,7 +50,7 @@ void PageHeap::MergeAndInsertLocked(Span* s) {
 Span* PageHeap::MergeMixedLocked(size_t n) {
   // The run ending at page p (or starting at it, when !ending), if it is free or returned.
   auto free_run_at = [&](PageId p, bool ending) -> Span* {
-    Span* r = pagemap_->GetSpan(p);
+    Span* r = pagemap()->GetSpan(p);
     if (r == nullptr || !r->is_free()) return nullptr;
     return (ending ? r->last_page() : r->first_page) == p ? r : nullptr;
   };
@@ -76,12 +76,12 @@ Span* PageHeap::MergeMixedLocked(size_t n) {
         free_bytes_ += r->bytes();
       }
       // Its end entries become interior ones (nullptr, the invariant for free runs).
-      pagemap_->Set(r->first_page, nullptr);
-      pagemap_->Set(r->last_page(), nullptr);
+      pagemap()->Set(r->first_page, nullptr);
+      pagemap()->Set(r->last_page(), nullptr);
       PutSpareLocked(r);
     };
-    pagemap_->Set(f->first_page, nullptr);
-    pagemap_->Set(f->last_page(), nullptr);
+    pagemap()->Set(f->first_page, nullptr);
+    pagemap()->Set(f->last_page(), nullptr);
     while (f->first_page > lo) {
       Span* r = free_run_at(f->first_page - 1, true);
       f->first_page = r->first_page;
@@ -94,8 +94,8 @@ Span* PageHeap::MergeMixedLocked(size_t n) {
       absorb(r);
     }
     f->state = Span::State::kFree;
-    pagemap_->Set(f->first_page, f);
-    pagemap_->Set(f->last_page(), f);
+    pagemap()->Set(f->first_page, f);
+    pagemap()->Set(f->last_page(), f);
     InsertLocked(f);
     ++mixed_merges_;
     return f;

@@ -98,7 +98,7 @@ void PageHeap::DemoteRunsOfHugepageLocked(HugePageId h) {
   // which takes at least half a hugepage of frees: at most two pagemap reads per page freed.
   const PageId first = FirstPageOfHuge(h);
   for (PageId p = first; p < first + kPagesPerHugePage; ++p) {
-    Span* s = pagemap_->GetSpan(p);
+    Span* s = pagemap()->GetSpan(p);
     // Interior entries may be stale; only a free run that starts here is one.
     if (s == nullptr || s->first_page != p || !s->is_free() || s->num_pages > kMaxExactPages) {
       continue;

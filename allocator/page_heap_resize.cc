@@ -15,7 +15,7 @@ bool PageHeap::ExtendInPlace(Span* span, size_t new_pages) {
     LockedSection h(&lock_);
     if (spare_count_ < kSparesNeeded) return false;
     const PageId after = span->last_page() + 1;
-    Span* next = pagemap_->GetSpan(after);
+    Span* next = pagemap()->GetSpan(after);
     // Only the first page of a free run is sure to map to it; any other entry may be stale.
     if (next == nullptr || !next->is_free() || next->first_page != after ||
         next->num_pages < extra) {
@@ -33,7 +33,7 @@ bool PageHeap::ExtendInPlace(Span* span, size_t new_pages) {
     in_use_bytes_ += bytes;
     NoteInUseLocked(after, extra, false, &work);
     span->num_pages = new_pages;
-    pagemap_->Set(span->last_page(), span);
+    pagemap()->Set(span->last_page(), span);
     PutSpareLocked(taken);  // its pages now belong to span
   }
   DoHugepageWork(work);
@@ -53,7 +53,7 @@ bool PageHeap::ShrinkInPlace(Span* span, size_t new_pages) {
   const size_t n = span->num_pages - new_pages;
   const bool small = span->placed_small;
   span->num_pages = new_pages;
-  pagemap_->Set(span->last_page(), span);
+  pagemap()->Set(span->last_page(), span);
   GiveBackLocked(TakeSpareLocked(), first, n, small);
   return true;
 }

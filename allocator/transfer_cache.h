@@ -72,7 +72,10 @@ class TransferCache {
 
  private:
   TransferCacheShard shards_[kMaxShards];
-  int num_shards_ = 1;
+  // 0 until Init. Every member starts zero, so that g_transfer_caches lives in .bss: an
+  // initialised member put the array in .data, where reading one class's cache made the kernel's
+  // fault-around map the file pages of its neighbours (resident memory in every small program).
+  int num_shards_ = 0;
   uint32_t shard_capacity_ = 0;  // objects per shard; 0: batches go to the central list
   CentralFreeList central_;
 };
