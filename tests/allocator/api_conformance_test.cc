@@ -104,6 +104,15 @@ long ResidentPages(const void* p, size_t bytes) {
   return n;
 }
 
+// Whether this kernel has madvise (CONFIG_ADVISE_SYSCALLS).
+bool MadviseWorks() {
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return false;
+  const bool works = madvise(page, 4096, MADV_DONTNEED) == 0;
+  munmap(page, 4096);
+  return works;
+}
+
 // A reused large block is cleared where it is resident and released where it is mostly absent
 // (SystemZero): it reads zero either way, and a block the program touched sparsely does not
 // become resident through calloc (stress-ng's malloc stressor doubled its peak that way).
@@ -151,6 +160,11 @@ TEST(Calloc, ReusedLargeBlocksReadZeroAndSparseOnesStayAbsent) {
   }
   if (!reused) GTEST_SKIP() << "calloc did not reuse the freed block in 4 tries";
   if (before < 0) GTEST_SKIP() << "no mincore here: residency cannot be observed";
+  if (!MadviseWorks()) {
+    // The x86_64 guest's tinyconfig kernel has no CONFIG_ADVISE_SYSCALLS: nothing is released
+    // (malloc_trim included), and calloc falls back to memset, whose zeroes were checked above.
+    GTEST_SKIP() << "madvise is not available (ENOSYS): calloc clears with memset, zeroes checked";
+  }
   if (before > pages / 4) {
     GTEST_SKIP() << "the block was resident before calloc (earlier use, or hugepages): "
                  << before << " of " << pages << " pages";
