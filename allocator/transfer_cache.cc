@@ -47,23 +47,33 @@ int TransferCacheShard::Remove(void** batch, int n, bool try_lock) {
   return static_cast<int>(take);
 }
 
+bool TransferCache::HasShards(uint32_t size_class) {
+  const size_t size = SizeMap::ClassSize(size_class);
+  return size <= kMaxShardedObjectBytes && size * SizeMap::BatchSize(size_class) <= kShardByteCap;
+}
+
 bool TransferCache::Init(uint32_t size_class, int shards) {
   central_.Init(size_class);
   num_shards_ = shards < 1 ? 1 : (shards > kMaxShards ? kMaxShards : shards);
   // Room for a few batches per shard, bounded in bytes so that large classes do not pin
-  // megabytes here. A class whose batch does not fit the bound (objects above 32 KiB) has no
-  // shards: its batches go straight to the central free list. The central list costs little
-  // next to touching objects that size, and what they held here was pure footprint: with 1 MiB
-  // per shard the runner's mstress kept 22.6 MB in transfer caches (classes of 50-256 KiB)
-  // against 1.2 MB of live data, and peaked at 34 MB against glibc's 22 (full mode).
+  // megabytes here. Classes of objects above 4 KiB have no shards: their batches go straight
+  // to the central free list. A batch of them is already about kShardByteCap, so a shard held
+  // one batch at most and mostly added a lock to try before the central list; and what they
+  // held was footprint:
+  //  - with 1 MiB per shard the runner's mstress kept 22.6 MB in transfer caches (classes of
+  //    50-256 KiB) against 1.2 MB of live data, and peaked at 34 MB against glibc's 22;
+  //  - with shards up to 32 KiB objects it peaked at 27.8 MiB, without them above 4 KiB at
+  //    25.7, in the same time; a producer handing 6-16 KiB objects to a consumer thread
+  //    (alloc_microbenchmark) took 14-32 % less time per object.
+  // Below 4 KiB the shards pay: without them for 0.5-4 KiB objects shbench ran 20 % slower.
+  if (!HasShards(size_class)) {
+    shard_capacity_ = 0;
+    return true;
+  }
   const size_t batch = SizeMap::BatchSize(size_class);
   const size_t size = SizeMap::ClassSize(size_class);
   size_t capacity = 8 * batch;
   if (capacity * size > kShardByteCap) capacity = kShardByteCap / size;
-  if (capacity < batch) {
-    shard_capacity_ = 0;
-    return true;
-  }
   shard_capacity_ = static_cast<uint32_t>(capacity);
   void** storage = static_cast<void**>(
       MetadataAlloc(sizeof(void*) * capacity * static_cast<size_t>(num_shards_), 64));

@@ -54,6 +54,10 @@ class TransferCache {
   static constexpr int kMaxShards = 8;
   // The most a shard holds, in bytes (at least a batch, or the class has no shards).
   static constexpr size_t kShardByteCap = size_t{64} << 10;
+  // Classes of larger objects have no shards either (see Init). The class that 4 KiB requests
+  // fall in is 4224 bytes, so it is the first without.
+  static constexpr size_t kMaxShardedObjectBytes = 4096;
+  static bool HasShards(uint32_t size_class);
   constexpr TransferCache() = default;
   // Storage comes from the metadata arena. False when it cannot be had.
   bool Init(uint32_t size_class, int shards);

@@ -71,7 +71,9 @@ TEST(TransferCache, ShardsHoldAtMostTheByteCapAndBigClassesHaveNone) {
     ASSERT_TRUE(cache.Init(cl, 2));
     const int batch = static_cast<int>(SizeMap::BatchSize(cl));
     const size_t size = SizeMap::ClassSize(cl);
-    const bool has_shards = size * static_cast<size_t>(batch) <= TransferCache::kShardByteCap;
+    const bool has_shards = size * static_cast<size_t>(batch) <= TransferCache::kShardByteCap &&
+                            size <= TransferCache::kMaxShardedObjectBytes;
+    EXPECT_EQ(TransferCache::HasShards(cl), has_shards) << "class " << cl;
     std::vector<std::vector<void*>> batches;
     ASSERT_NO_FATAL_FAILURE(TakeBatches(cache, 12, batch, &batches));
     for (auto& b : batches) cache.Insert(0, b.data(), batch);
@@ -89,6 +91,15 @@ TEST(TransferCache, ShardsHoldAtMostTheByteCapAndBigClassesHaveNone) {
     cache.FlushToCentral();
     EXPECT_EQ(cache.central().spans(), 0u) << "class " << cl;
   }
+}
+
+// Where the line falls: the 3840-byte class keeps its shards; the next one (4224 bytes, where
+// 4 KiB requests go) and every larger one send batches to the central list.
+TEST(TransferCache, ClassesAbove4KiBHaveNoShards) {
+  EXPECT_TRUE(TransferCache::HasShards(SizeMap::ClassFor(256)));
+  EXPECT_TRUE(TransferCache::HasShards(SizeMap::ClassFor(3840)));
+  EXPECT_FALSE(TransferCache::HasShards(SizeMap::ClassFor(4096)));
+  EXPECT_FALSE(TransferCache::HasShards(SizeMap::ClassFor(8192)));
 }
 
 TEST(TransferCache, FullShardSpillsToANeighbourWithRoomBeforeTheCentralList) {
