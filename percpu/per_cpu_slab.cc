@@ -235,6 +235,11 @@ void PerCpuSlab::Drain(int slot, DrainHandler drain, void* arg) {
   ResumeSlot(slot);
 }
 
+void PerCpuSlab::SetEndForTesting(int slot, size_t cl, uint16_t end) {
+  if (!ValidSlot(slot) || cl >= num_classes_) return;
+  StoreField(&Header(slot, cl)->end, end, __ATOMIC_RELEASE);
+}
+
 bool PerCpuSlab::SlotInitialized(int slot) const {
   if (!ValidSlot(slot)) return false;
   const uint32_t s = StateWord(Region(slot))->load(std::memory_order_acquire);

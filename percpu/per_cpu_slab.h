@@ -87,6 +87,11 @@ class PerCpuSlab {
   // (Stopped slots are the caller's business: see Shrink/Drain above.)
   void AfterForkInChild();
 
+  // Tests only: stores end as a class bound of an open slot, as a stopper does (0) but without
+  // stopping the slot. With 0 it is what a Grow sees when it loads a stopper's end and the slot
+  // state only after the stop has ended.
+  void SetEndForTesting(int slot, size_t cl, uint16_t end);
+
   size_t Length(int slot, size_t cl) const;    // racy read
   size_t Capacity(int slot, size_t cl) const;  // racy read
   size_t NumSlots() const { return num_slots_; }

@@ -204,7 +204,8 @@ inline size_t RseqPopBatch(const SlabFastPath* fp, size_t cl, void** batch, size
 // Raises header.end by k = min(want, max_end - end); returns k. Reads the slot state inside the
 // critical section (acquire) and fails unless the slot is open, so it cannot undo a stop. end
 // is loaded (acquire) before the state, as on x86_64 (see there): a Grow that sees the
-// stopper's end = 0 also sees its mark.
+// stopper's end = 0 also sees its mark, or fails on the zero itself when the stop has ended by
+// the time it loads the state.
 inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t want) {
   const intptr_t off = RseqOffsetAcquire(fp);
   if (off == 0) return 0;
@@ -215,6 +216,7 @@ inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t
       RSEQMALLOC_A64_RSEQ_FIND_REGION
       "add %[k], %[h], #12\n\t"           // k = &header.end (scratch; ldarh takes no offset)
       "ldarh %w[t2], [%[k]]\n\t"          // t2 = end, acquire: ordered before the state load
+      "cbz %w[t2], 5f\n\t"                // end = 0: stopped (see x86_64 for why this check)
       "ldar %w[k], [%[t0]]\n\t"           // state, acquire
       "cmp %w[k], %[open]\n\t"
       "b.ne 5f\n\t"                       // not open: stopped or initialising

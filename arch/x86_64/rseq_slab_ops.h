@@ -231,8 +231,13 @@ inline size_t RseqPopBatch(const SlabFastPath* fp, size_t cl, void** batch, size
 // Grow that sees the zeroed end also sees the mark and fails. (Loading the state first let a
 // Grow see "open", then end = 0, and commit end = k: a bound below begin that the stopper then
 // took for the class's real end, and a shrink drained words below the class: lost and
-// duplicated items in the 7.3 guest's stress test.) A Grow that commits after the stopper's
-// store therefore read the old end E and wrote E + k >= E.
+// duplicated items in the 7.3 guest's stress test.) The zeroed end also fails the Grow by
+// itself: a Grow that starts after the stopper's fence, loads end = 0, and is delayed (a
+// descheduled vCPU) until the stop has ended would otherwise read "open" and commit 0 + k, the
+// same bound below begin (lost and duplicated items, once, in the arm64 6.1 guest). An open
+// class's end is never 0 (it is at least begin, which is past the slot header). A Grow that
+// commits after the stopper's store therefore read the old end E and wrote E + k >= E, or read
+// the end the resume restored.
 inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t want) {
   const intptr_t off = RseqOffsetAcquire(fp);
   if (off == 0) return 0;
@@ -241,6 +246,8 @@ inline size_t RseqGrow(const SlabFastPath* fp, size_t cl, size_t max_end, size_t
       RSEQMALLOC_X86_RSEQ_PROLOGUE("5f")
       RSEQMALLOC_X86_RSEQ_FIND_REGION
       "movzwl " RSEQMALLOC_X86_END "(%[t0],%[cl],8), %k[t2]\n\t"  // t2 = end (before the state)
+      "testl %k[t2], %k[t2]\n\t"          // end = 0: the slot is stopped (see above)
+      "jz 5f\n\t"
       "cmpl %[open], (%[t0])\n\t"        // the slot must be open (not stopped/initialising)
       "jne 5f\n\t"
       "movq %[max_end], %[k]\n\t"
