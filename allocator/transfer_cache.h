@@ -57,6 +57,7 @@ class TransferCache {
   // Classes of larger objects have no shards either (see Init). The class that 4 KiB requests
   // fall in is 4224 bytes, so it is the first without.
   static constexpr size_t kMaxShardedObjectBytes = 4096;
+  // Whether the class's batches go through shards (otherwise straight to the central list).
   static bool HasShards(uint32_t size_class);
   constexpr TransferCache() = default;
   // Storage comes from the metadata arena. False when it cannot be had.
