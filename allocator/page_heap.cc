@@ -307,25 +307,14 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
           if (aligned + num_pages <= run->num_pages) lead = aligned;
         }
         if (run != nullptr) {
-          const bool was_free = run->state == Span::State::kFree;
-          RemoveLocked(run);
-          span = CarveLocked(run, lead, num_pages);
+          span = TakeLocked(run, lead, num_pages, small, &work);
+          span->zeroed = span->state == Span::State::kReturned;
           span->state = Span::State::kLarge;
-          span->zeroed = !was_free;
           span->placed_small = small;
-          const size_t bytes = span->bytes();
-          if (small) small_in_use_bytes_ += bytes;
-          if (was_free) {
-            free_bytes_ -= bytes;
-          } else {
-            returned_bytes_ -= bytes;
-          }
-          in_use_bytes_ += bytes;
           ++live_spans_;
           ++total_allocs_;
           RotatePeakLocked(NowMs());  // the recent peak that Delete's mark uses
           if (in_use_bytes_ > current_peak_) current_peak_ = in_use_bytes_;
-          NoteInUseLocked(span->first_page, span->num_pages, small, &work);
         }
       }
     }
@@ -345,6 +334,21 @@ Span* PageHeap::NewImpl(size_t num_pages, size_t align_pages, bool small) {
       return nullptr;
     }
   }
+}
+
+Span* PageHeap::TakeLocked(Span* run, size_t lead, size_t n, bool small, HugepageWork* work) {
+  RemoveLocked(run);
+  Span* span = CarveLocked(run, lead, n);
+  const size_t bytes = span->bytes();
+  if (span->state == Span::State::kFree) {
+    free_bytes_ -= bytes;
+  } else {
+    returned_bytes_ -= bytes;
+  }
+  in_use_bytes_ += bytes;
+  if (small) small_in_use_bytes_ += bytes;
+  NoteInUseLocked(span->first_page, n, small, work);
+  return span;
 }
 
 void PageHeap::GiveBackLocked(Span* run, PageId first, size_t n, bool small) {

@@ -165,6 +165,11 @@ class PageHeap {
   };
   HugepageCrossing NoteNotInUseLocked(PageId first, size_t n, bool small);
   void DemoteRunsOfHugepageLocked(HugePageId h);
+  // Pages [lead, lead + n) of run (free or returned, in the lists) are taken for use: the rest
+  // of it stays in the lists, the counters and the hugepage table follow. The span returned
+  // still has the run's state (kFree or kReturned): whether its pages read zero. What New does
+  // for a new span and ExtendInPlace for a span's new tail.
+  Span* TakeLocked(Span* run, size_t lead, size_t n, bool small, HugepageWork* work);
   // Pages [first, first + n) of a span handed out (placed by NewSmall or not) come back: run
   // becomes a free run of them, merged with its neighbours; the counters and the hugepage table
   // follow. What Delete does for a whole span and ShrinkInPlace for a tail.

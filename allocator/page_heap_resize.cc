@@ -21,17 +21,8 @@ bool PageHeap::ExtendInPlace(Span* span, size_t new_pages) {
         next->num_pages < extra) {
       return false;
     }
-    const bool was_free = next->state == Span::State::kFree;
-    RemoveLocked(next);
-    Span* taken = CarveLocked(next, 0, extra);  // the front `extra` pages; the rest stays free
-    const size_t bytes = extra << kPageShift;
-    if (was_free) {
-      free_bytes_ -= bytes;
-    } else {
-      returned_bytes_ -= bytes;
-    }
-    in_use_bytes_ += bytes;
-    NoteInUseLocked(after, extra, false, &work);
+    // The front `extra` pages; the rest stays a free run.
+    Span* taken = TakeLocked(next, 0, extra, /*small=*/false, &work);
     span->num_pages = new_pages;
     pagemap()->Set(span->last_page(), span);
     PutSpareLocked(taken);  // its pages now belong to span
