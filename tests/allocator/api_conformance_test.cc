@@ -11,10 +11,10 @@
 #include <new>
 #include <set>
 #include <string>
-#include <vector>
 
 #include "allocator/rseqmalloc.h"
 #include "gtest/gtest.h"
+#include "tests/allocator/resident_pages.h"
 
 // The tests below make impossible requests on purpose.
 #pragma GCC diagnostic ignored "-Walloc-size-larger-than="
@@ -94,15 +94,7 @@ TEST(Calloc, ZeroesAndDetectsOverflow) {
   EXPECT_EQ(errno, ENOMEM);
 }
 
-// Resident kernel pages in [p, p + bytes), or -1 when mincore is not available here.
-long ResidentPages(const void* p, size_t bytes) {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> vec((bytes + page - 1) / page);
-  if (mincore(const_cast<void*>(p), bytes, vec.data()) != 0) return -1;
-  long n = 0;
-  for (unsigned char v : vec) n += v & 1;
-  return n;
-}
+using rseqmalloc::testing::ResidentPages;
 
 // Whether this kernel has madvise (CONFIG_ADVISE_SYSCALLS).
 bool MadviseWorks() {

@@ -4,13 +4,11 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include <vector>
 
 #include "allocator/system_allocator.h"
 #include "gtest/gtest.h"
+#include "tests/allocator/resident_pages.h"
 
 namespace rseqmalloc {
 namespace {
@@ -24,15 +22,7 @@ size_t FirstNonZero(const unsigned char* p, size_t n) {
   return n;
 }
 
-// Resident kernel pages in [p, p + bytes), or -1 when mincore is unavailable here.
-long ResidentPages(const void* p, size_t bytes) {
-  const size_t page = SystemPageSize();
-  std::vector<unsigned char> vec((bytes + page - 1) / page);
-  if (mincore(const_cast<void*>(p), bytes, vec.data()) != 0) return -1;
-  long n = 0;
-  for (unsigned char v : vec) n += v & 1;
-  return n;
-}
+using rseqmalloc::testing::ResidentPages;
 
 // A fresh 2 MiB-aligned mapping: SystemAlloc's, so absent until touched.
 unsigned char* Map(size_t bytes) {
