@@ -75,6 +75,7 @@ set(RSEQMALLOC_ENTRY_COPTS
   -fno-builtin-calloc
   -fno-builtin-free
   -fno-builtin-realloc
+  -falign-functions=64
 )
 
 # Only in librseqmalloc.so, not in librseqmalloc.a (//allocator:thread_create_hook): the

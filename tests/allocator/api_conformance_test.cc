@@ -94,6 +94,45 @@ TEST(Calloc, ZeroesAndDetectsOverflow) {
   EXPECT_EQ(errno, ENOMEM);
 }
 
+// calloc clears blocks of up to 128 bytes inline with whole 16-byte stores (8 for the 8-byte
+// class): every size must read zero over its requested bytes, on recycled objects that held a
+// pattern, and the stores must stay inside the object: live neighbours of the same class keep
+// every byte of their pattern.
+TEST(Calloc, SmallBlocksReadZeroAndTheirNeighboursKeepTheirBytes) {
+  constexpr int kObjects = 64;
+  for (size_t size = 0; size <= 160; ++size) {
+    unsigned char* objects[kObjects];
+    size_t usable[kObjects];
+    for (int i = 0; i < kObjects; ++i) {
+      objects[i] = static_cast<unsigned char*>(malloc(size));
+      ASSERT_NE(objects[i], nullptr) << size;
+      usable[i] = malloc_usable_size(objects[i]);
+      memset(objects[i], 0xa5, usable[i]);
+    }
+    for (int i = 0; i < kObjects; i += 2) free(objects[i]);  // recycled: they hold the pattern
+    for (int i = 0; i < kObjects; i += 2) {
+      objects[i] = static_cast<unsigned char*>(calloc(1, size));
+      ASSERT_NE(objects[i], nullptr) << size;
+      for (size_t b = 0; b < size; ++b) ASSERT_EQ(objects[i][b], 0) << "size " << size << " byte " << b;
+    }
+    for (int i = 1; i < kObjects; i += 2) {
+      for (size_t b = 0; b < usable[i]; ++b) {
+        ASSERT_EQ(objects[i][b], 0xa5) << "size " << size << ": a neighbour's byte " << b
+                                       << " was overwritten";
+      }
+    }
+    for (int i = 0; i < kObjects; ++i) free(objects[i]);
+  }
+  // calloc(n, 0) and calloc(0, n) give a unique, freeable pointer, like malloc(0).
+  void* a = calloc(0, 16);
+  void* b = calloc(16, 0);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  free(a);
+  free(b);
+}
+
 using rseqmalloc::testing::ResidentPages;
 
 // Whether this kernel has madvise (CONFIG_ADVISE_SYSCALLS).
