@@ -23,8 +23,10 @@ namespace size_class_detail {
 inline constexpr int kAlignShifts = kPageShift + 1;  // alignments 2^0 .. 2^kPageShift
 
 struct AlignedClassTable {
+  // Rows padded to a power of two, so that the aligned hit path finds its row with one shift.
+  static constexpr size_t kRowStride = kNumClasses <= 128 ? 128 : 256;
   // [shift][cl]: the smallest class >= cl whose size is a multiple of 2^shift, or 0.
-  uint8_t next[kAlignShifts][kNumClasses];
+  uint8_t next[kAlignShifts][kRowStride];
 };
 
 constexpr AlignedClassTable MakeAlignedClassTable() {
@@ -40,6 +42,11 @@ constexpr AlignedClassTable MakeAlignedClassTable() {
   }
   return table;
 }
+
+// Hidden, so that the hit path adds its address PC-relative: with default visibility GCC adds
+// it from the GOT (`add sym@GOTPCREL(%rip)`), a load the linker cannot relax away.
+__attribute__((visibility("hidden"))) inline constexpr AlignedClassTable kAlignedClass =
+    MakeAlignedClassTable();
 
 }  // namespace size_class_detail
 
@@ -63,13 +70,13 @@ class SizeMap {
     if (align > kPageSize) return 0;
     const uint32_t cl = ClassFor(size);
     if (cl == 0 || align <= 1) return cl;
-    return kAlignedClass.next[__builtin_ctzl(align)][cl];
+    return size_class_detail::kAlignedClass.next[__builtin_ctzl(align)][cl];
   }
 
   // ClassForAligned for a size <= kMaxSmallSize and an alignment <= kPageSize, for the aligned
   // hit path: one more table load than SmallClassFor.
   static uint32_t SmallClassForAligned(size_t size, size_t align) {
-    return kAlignedClass.next[__builtin_ctzl(align)][SmallClassFor(size)];
+    return size_class_detail::kAlignedClass.next[static_cast<unsigned>(__builtin_ctzl(align))][SmallClassFor(size)];
   }
 
   static size_t ClassSize(uint32_t cl) { return size_class_table::kClassSize[cl]; }
@@ -89,8 +96,6 @@ class SizeMap {
   }
 
  private:
-  static constexpr size_class_detail::AlignedClassTable kAlignedClass =
-      size_class_detail::MakeAlignedClassTable();
 };
 
 static_assert(SizeMap::LookupIndex(kMaxSmallSize) + 1 == size_class_table::kIndexLength,
