@@ -50,20 +50,28 @@ inline constexpr size_t kInlineZeroMaxBytes = 128;
 // Clears the first `bytes` (at most kInlineZeroMaxBytes) of an object that a per-CPU stack just
 // handed out for the class SizeMap::SmallClassFor(bytes). Every class above 8 bytes has a size
 // that is a multiple of 16 and objects at multiples of it from a page-aligned span start, so
-// whole aligned 16-byte stores up to bytes rounded up to 16 stay inside the object; the 8-byte
-// class takes one 8-byte store.
+// aligned 16-byte stores up to `bytes` rounded up to 16 stay inside the object; the 8-byte class
+// takes one 8-byte store. The stores are laid out from both ends and may overlap, so that each
+// size takes a fixed number of them (2 up to 32 bytes, 4 up to 64, 8 up to 128) and no loop.
 RSEQMALLOC_ALWAYS_INLINE void ZeroSmallObject(void* object, size_t bytes) {
   using Zero16 = uint64_t __attribute__((vector_size(16)));
+  static_assert(kInlineZeroMaxBytes <= 128, "the stores below cover 128 bytes at most");
   if (bytes <= 8) {
     *static_cast<uint64_t*>(object) = 0;
     return;
   }
-  char* p = static_cast<char*>(object);
-  for (size_t offset = 0; offset < bytes; offset += 16) {
-    *reinterpret_cast<Zero16*>(p + offset) = Zero16{};
-    // Keeps the compiler from turning the loop back into a memset call.
-    asm volatile("" : : "r"(p) : "memory");
-  }
+  auto* head = static_cast<Zero16*>(object);
+  Zero16* tail = head + (bytes + 15) / 16;  // one past the last 16 bytes to clear
+  head[0] = Zero16{};
+  tail[-1] = Zero16{};
+  if (bytes <= 32) return;
+  head[1] = Zero16{};
+  tail[-2] = Zero16{};
+  if (bytes <= 64) return;
+  head[2] = Zero16{};
+  head[3] = Zero16{};
+  tail[-3] = Zero16{};
+  tail[-4] = Zero16{};
 }
 
 // The hit path: the overflow check, malloc's pop and an inline clear; no frame, no call.
