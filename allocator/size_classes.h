@@ -76,7 +76,8 @@ class SizeMap {
   // ClassForAligned for a size <= kMaxSmallSize and an alignment <= kPageSize, for the aligned
   // hit path: one more table load than SmallClassFor.
   static uint32_t SmallClassForAligned(size_t size, size_t align) {
-    return size_class_detail::kAlignedClass.next[static_cast<unsigned>(__builtin_ctzl(align))][SmallClassFor(size)];
+    const unsigned shift = static_cast<unsigned>(__builtin_ctzl(align));
+    return size_class_detail::kAlignedClass.next[shift][SmallClassFor(size)];
   }
 
   static size_t ClassSize(uint32_t cl) { return size_class_table::kClassSize[cl]; }

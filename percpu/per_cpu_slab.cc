@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "percpu/fence.h"
+#include "percpu/slab_color.h"
 
 namespace rseqmalloc {
 namespace percpu {
@@ -52,9 +53,13 @@ bool PerCpuSlab::Init(size_t num_classes, const uint16_t* max_capacity) {
   void* tables = mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (tables == MAP_FAILED) return false;
-  void* base = mmap(nullptr, slots * arch::kRegionBytes, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) {
+  // The regions start `color` bytes in (slab_color.h), so the reservation has a page more.
+  const size_t color =
+      RegionColor(reinterpret_cast<uintptr_t>(ThreadRseqArea()), num_classes);
+  void* reservation = mmap(nullptr, slots * arch::kRegionBytes + kColorPage,
+                           PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                           -1, 0);
+  if (reservation == MAP_FAILED) {
     munmap(tables, table_bytes);
     return false;
   }
@@ -71,7 +76,7 @@ bool PerCpuSlab::Init(size_t num_classes, const uint16_t* max_capacity) {
   saved_ends_offset_ = saved_ends_offset;
   num_classes_ = num_classes;
   num_slots_ = slots;
-  base_ = static_cast<char*>(base);
+  base_ = static_cast<char*>(reservation) + color;
   fast_.base = base_;
   fast_.key_offset = internal::g_rseq_area_offset + internal::g_slot_key_offset;
   // Publish last (release; fast paths read it with acquire): a non-zero offset is what lets

@@ -4,7 +4,8 @@
 // the pointers are.
 //
 // Memory: one mmap reservation of NumSlots() regions of arch::kRegionBytes (arch/slab_layout.h
-// describes a region). Regions are touched only when their slot is first used (CurrentSlot), so
+// describes a region), starting a few cache lines in (percpu/slab_color.h says why). Regions
+// are touched only when their slot is first used (CurrentSlot), so
 // resident memory follows the slots actually running. Every key the kernel can hand out
 // (cpu_id or mm_cid, both below the number of possible CPUs) has a region, so the fast path
 // compares no slot limit.
@@ -99,6 +100,8 @@ class PerCpuSlab {
   bool Active() const { return arch::RseqOffsetAcquire(&fast_) != 0; }
   size_t NumClasses() const { return num_classes_; }
   bool SlotInitialized(int slot) const;
+  // Where a class's header is (for tests of the layout).
+  const void* HeaderAddressForTesting(int slot, size_t cl) const { return Header(slot, cl); }
 
  private:
   char* Region(int slot) const { return base_ + (static_cast<size_t>(slot) << arch::kRegionShift); }

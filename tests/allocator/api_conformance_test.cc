@@ -113,7 +113,9 @@ TEST(Calloc, SmallBlocksReadZeroAndTheirNeighboursKeepTheirBytes) {
     for (int i = 0; i < kObjects; i += 2) {
       objects[i] = static_cast<unsigned char*>(calloc(1, size));
       ASSERT_NE(objects[i], nullptr) << size;
-      for (size_t b = 0; b < size; ++b) ASSERT_EQ(objects[i][b], 0) << "size " << size << " byte " << b;
+      for (size_t b = 0; b < size; ++b) {
+        ASSERT_EQ(objects[i][b], 0) << "size " << size << " byte " << b;
+      }
     }
     for (int i = 1; i < kObjects; i += 2) {
       for (size_t b = 0; b < usable[i]; ++b) {

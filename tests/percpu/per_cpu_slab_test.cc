@@ -14,6 +14,7 @@
 
 #include "arch/rseq_abi.h"
 #include "gtest/gtest.h"
+#include "percpu/slab_color.h"
 #include "percpu/slice_extension.h"
 #include "tests/percpu/test_mode.h"
 
@@ -114,6 +115,56 @@ TEST_F(PerCpuSlabTest, GrowFailsOnAStoppersZeroEndEvenWhenTheSlotIsOpen) {
   g_slab.Drain(slot_, [](void*, size_t, void**, size_t) {}, nullptr);
   EXPECT_EQ(g_slab.Capacity(slot_, 0), 0u);
   EXPECT_EQ(g_slab.Grow(0, 4), 4u);
+}
+
+// Whether any byte of [a, a + a_len) has the same address bits 0-11 as a byte of [b, b + b_len),
+// byte by byte (an oracle independent of OverlapsModPage's arithmetic).
+bool AliasesBytewise(uintptr_t a, size_t a_len, uintptr_t b, size_t b_len) {
+  bool seen[kColorPage] = {};
+  for (size_t i = 0; i < a_len; ++i) seen[(a + i) % kColorPage] = true;
+  for (size_t i = 0; i < b_len; ++i) {
+    if (seen[(b + i) % kColorPage]) return true;
+  }
+  return false;
+}
+
+// Every position of a 32-byte struct rseq in a page, for header blocks of several sizes: the
+// color is a multiple of 64 below a page, keeps the headers clear of the area, and is the
+// smallest that does (0 where 0 already does).
+TEST(RegionColor, KeepsTheClassHeadersClearOfTheRseqArea) {
+  for (size_t classes : {size_t{1}, size_t{82}, size_t{256}}) {
+    const size_t block = arch::ClassHeaderOffset(classes);
+    for (uintptr_t area = 0x7f0000000000; area < 0x7f0000000000 + 2 * kColorPage; area += 32) {
+      const size_t color = RegionColor(area, classes);
+      ASSERT_EQ(color % kColorStep, 0u) << classes << " " << area;
+      ASSERT_LT(color, kColorPage);
+      EXPECT_FALSE(AliasesBytewise(color, block, area, 32))
+          << classes << " classes, area at " << std::hex << area << ": color " << color;
+      if (color != 0) {
+        EXPECT_TRUE(AliasesBytewise(color - kColorStep, block, area & ~uintptr_t{63}, 64))
+            << "a smaller color was free: " << std::hex << area << " " << color;
+      }
+    }
+  }
+  // The case that showed the cost: glibc's area at 0x0e0, the 1024-byte class (30) at 0x0f8.
+  EXPECT_TRUE(AliasesBytewise(0, arch::ClassHeaderOffset(82), 0x7ffff7c5e0e0, 32));
+  EXPECT_EQ(RegionColor(0x7ffff7c5e0e0, 82), 0x100u);  // the line after the area
+}
+
+// The slab this test set up, on this thread: no class header of any slot shares address bits
+// 0-11 with this thread's struct rseq.
+TEST_F(PerCpuSlabTest, ClassHeadersDoNotAliasTheSettingUpThreadsRseqArea) {
+  if (!usable_) GTEST_SKIP() << "no rseq area to keep clear of";
+  const auto area = reinterpret_cast<uintptr_t>(ThreadRseqArea());
+  for (size_t slot = 0; slot < g_slab.NumSlots(); ++slot) {
+    for (size_t cl = 0; cl < kClasses; ++cl) {
+      const auto header =
+          reinterpret_cast<uintptr_t>(g_slab.HeaderAddressForTesting(static_cast<int>(slot), cl));
+      EXPECT_FALSE(AliasesBytewise(header, sizeof(arch::ClassHeader), area, 32))
+          << "slot " << slot << " class " << cl << std::hex << ": header " << header
+          << ", struct rseq " << area;
+    }
+  }
 }
 
 TEST_F(PerCpuSlabTest, PushPopAgainstModel) {
