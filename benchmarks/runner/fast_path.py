@@ -6,8 +6,14 @@ delete, a batch of 100 mallocs then 100 frees, a sized free, aligned_alloc, call
 CPU and timed in the CPU time of its thread. The runner starts it under each allocator's
 LD_PRELOAD, and under libfloor_malloc.so, whose entry points do nothing: that row is what the calls
 through the PLT, the loop and the timer cost by themselves. Processes are interleaved allocator by
-allocator, round by round; each allocator's number is the median over the rounds, and the table
-gives its ratio to the floor and to the fastest peer."""
+allocator, round by round, and every round starts and ends with the floor; each allocator's
+number is the median over the rounds.
+
+The ratios are paired by round: the median over the rounds of (this round's value / the same
+round's floor, the mean of its two runs) and of (this round's value / the fastest peer's in the
+same round). The shared machines this runs on change speed for seconds to minutes at a time
+(the floor itself measured 2.8 ns in one run and 4.3 in the next); a ratio of two medians mixes
+rounds taken at different speeds, a ratio within a round does not."""
 
 import csv
 import dataclasses
@@ -80,6 +86,8 @@ class Result:
     peers: List[str]
     # allocator -> why its loops failed (crash, timeout): it has no row then
     failures: Dict[str, str] = dataclasses.field(default_factory=dict)
+    # allocator -> the rounds' values, index = round (what the paired ratios divide)
+    rounds: Dict[str, List[Dict[str, float]]] = dataclasses.field(default_factory=dict)
 
 
 def summarize(samples: Dict[str, List[Dict[str, float]]], via: Dict[str, Dict[str, str]],
@@ -96,7 +104,14 @@ def summarize(samples: Dict[str, List[Dict[str, float]]], via: Dict[str, Dict[st
             if values:
                 medians[name][row] = statistics.median(values)
                 spread[name][row] = (min(values), max(values))
-    return Result(medians, spread, via, [p for p in peers if p in medians], failures)
+    return Result(medians, spread, via, [p for p in peers if p in medians], failures,
+                  {name: rounds for name, rounds in samples.items() if name in medians})
+
+
+def _mean_of_runs(runs: Sequence[Dict[str, float]]) -> Dict[str, float]:
+    """Row by row, the mean of the runs that have the row."""
+    rows = {row for run in runs for row in run}
+    return {row: statistics.fmean([run[row] for run in runs if row in run]) for row in rows}
 
 
 def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> Result:
@@ -105,22 +120,33 @@ def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> 
     contenders = [(a.name, a.environment(base_env)) for a in allocators]
     floor_env = dict(base_env)
     floor_env["LD_PRELOAD"] = runner.floor_library
-    contenders.append((FLOOR, floor_env))
     samples: Dict[str, List[Dict[str, float]]] = {name: [] for name, _ in contenders}
+    samples[FLOOR] = []
     via: Dict[str, Dict[str, str]] = {}
     failures: Dict[str, str] = {}
+
+    def run(name: str, env: Dict[str, str]) -> Optional[Dict[str, float]]:
+        if name in failures:
+            return None
+        try:
+            values, via[name] = run_once(runner, env)
+            return values
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            failures[name] = str(error)
+            return None
+
     for round_index in range(runner.rounds):
-        # Every allocator once per round, starting with a different one each round.
+        # The floor first and last; between them every allocator once, starting with a
+        # different one each round.
+        floor_runs = [run(FLOOR, floor_env)]
         shift = round_index % len(contenders)
         for name, env in contenders[shift:] + contenders[:shift]:
-            if name in failures:
-                continue
-            try:
-                values, via[name] = run_once(runner, env)
-            except (RuntimeError, subprocess.TimeoutExpired) as error:
-                failures[name] = str(error)
-                continue
-            samples[name].append(values)
+            values = run(name, env)
+            if values is not None:
+                samples[name].append(values)
+        floor_runs.append(run(FLOOR, floor_env))
+        if FLOOR not in failures:
+            samples[FLOOR].append(_mean_of_runs([r for r in floor_runs if r is not None]))
         if show:
             show.note(f"fast path: round {round_index + 1}/{runner.rounds} done")
     return summarize(samples, via, [a.name for a in allocators if a.is_peer], failures)
@@ -134,14 +160,22 @@ def fastest_peer(result: Result, row: str) -> Tuple[Optional[str], Optional[floa
     return name, value
 
 
+def paired_ratio(result: Result, name: str, other: Optional[str], row: str) -> Optional[float]:
+    """Median over the rounds both ran of name's value / other's value in the same round."""
+    if other is None:
+        return None
+    mine, theirs = result.rounds.get(name, []), result.rounds.get(other, [])
+    quotients = [a[row] / b[row] for a, b in zip(mine, theirs) if row in a and b.get(row)]
+    return statistics.median(quotients) if quotients else None
+
+
 def ratios(result: Result, name: str, row: str) -> Tuple[Optional[float], Optional[float]]:
-    """(ratio to the floor, ratio to the fastest peer) of one allocator on one row."""
-    value = result.medians.get(name, {}).get(row)
-    if value is None:
+    """(ratio to the floor, ratio to the fastest peer) of one allocator on one row, each paired
+    by round (see the top of this file)."""
+    if row not in result.medians.get(name, {}):
         return None, None
-    floor = result.medians.get(FLOOR, {}).get(row)
-    _, best = fastest_peer(result, row)
-    return (value / floor if floor else None), (value / best if best else None)
+    best, _ = fastest_peer(result, row)
+    return paired_ratio(result, name, FLOOR, row), paired_ratio(result, name, best, row)
 
 
 def _order(result: Result) -> List[str]:
@@ -205,7 +239,9 @@ def markdown_section(result: Result, runner: Runner) -> str:
         f"({runner.pairs} pairs x {runner.repetitions} repetitions per round, median of the "
         "repetitions), each allocator preloaded into benchmarks/fast_path/fast_path_loops, pinned to "
         "one CPU, CPU time of the thread. `floor` is libfloor_malloc.so, whose malloc and free do "
-        "nothing: the cost of the calls through the PLT.", "",
+        "nothing: the cost of the calls through the PLT; it runs first and last in every round. "
+        "Ratios are medians of per-round ratios (value / the same round's floor or fastest peer), "
+        "so a round the machine ran slow compares with itself.", "",
         markdown(NS_HEADER, ns_rows(result)), "",
         "Ratio to the floor / ratio to the fastest peer (below 1 beats every peer):", "",
         markdown(RATIO_HEADER, ratio_rows(result)), "", sized_free_note(result), ""])

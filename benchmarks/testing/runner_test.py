@@ -165,8 +165,9 @@ class FastPathTest(unittest.TestCase):
         self.assertAlmostEqual(to_floor, 4.0 / 3.0)
         self.assertAlmostEqual(to_peer, 0.5)
         table = {r[0]: r for r in fast_path.ns_rows(result)}
-        # mine: worst vs floor is free_sized (10 / 2.5), worst vs peer is free_sized (10 / 5).
-        self.assertEqual(table["mine"][-2:], ("4.00x", "2.00x"))
+        # Ratios pair rounds: only round 0 has a floor and peers, so mine's worst vs floor is
+        # free_sized (9 / 2.5) and its worst vs peer is free_sized (9 / 5).
+        self.assertEqual(table["mine"][-2:], ("3.60x", "1.80x"))
         self.assertEqual(list(table)[-1], fast_path.FLOOR)
         self.assertEqual(table["peer_b"][5], "-")
         ratio_table = {r[0]: r for r in fast_path.ratio_rows(result)}
@@ -175,6 +176,42 @@ class FastPathTest(unittest.TestCase):
         self.assertNotIn(fast_path.FLOOR, ratio_table)
         self.assertIn("| mine | 4.00 |", fast_path.markdown(fast_path.NS_HEADER, list(table.values())))
 
+
+    def test_ratios_pair_rounds_so_a_slow_round_compares_with_itself(self):
+        # Round 1 ran the allocator while the machine was slow, round 2 the floor: a ratio of the
+        # medians (6.0 / 2.95 = 2.03) says the allocator costs twice the floor; per round it
+        # costs 1.03-1.05x.
+        samples = {"mine": [{"malloc16": 3.0}, {"malloc16": 6.0}, {"malloc16": 6.2}],
+                   "peer": [{"malloc16": 3.3}, {"malloc16": 6.6}, {"malloc16": 6.5}],
+                   fast_path.FLOOR: [{"malloc16": 2.9}, {"malloc16": 2.95}, {"malloc16": 5.9}]}
+        result = fast_path.summarize(samples, {}, ["peer"])
+        to_floor, to_peer = fast_path.ratios(result, "mine", "malloc16")
+        self.assertAlmostEqual(to_floor, 6.2 / 5.9)
+        self.assertAlmostEqual(to_peer, 6.0 / 6.6)
+
+    def test_every_round_starts_and_ends_with_the_floor(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            script = os.path.join(tmp, "loops")
+            log = os.path.join(tmp, "log")
+            with open(script, "w") as f:
+                f.write(f"#!/bin/sh\necho \"${{LD_PRELOAD:-$FAKE}}\" >> {log}\n"
+                        "[ -n \"$FAKE\" ] && echo ROW name=malloc16 ns=4.0 via=standard "
+                        "|| echo ROW name=malloc16 ns=$FLOOR_NS via=standard\n"
+                        "echo RESULT check=ok\n")
+            os.chmod(script, 0o755)
+
+            class Fake:
+                def __init__(self, name):
+                    self.name, self.is_peer = name, True
+                def environment(self, base):
+                    return dict(base, FAKE=self.name)
+            runner = fast_path.Runner(script, "floor.so", 2, 1000, 1)
+            result = fast_path.measure(runner, [Fake("a"), Fake("b")], {"FLOOR_NS": "2.0"})
+            with open(log) as f:
+                order = f.read().split()
+        self.assertEqual(order, ["floor.so", "a", "b", "floor.so", "floor.so", "b", "a", "floor.so"])
+        self.assertEqual(len(result.rounds[fast_path.FLOOR]), 2)
+        self.assertAlmostEqual(fast_path.ratios(result, "a", "malloc16")[0], 2.0)
 
     def test_a_crashing_allocator_is_reported_not_fatal(self):
         class Fake:
