@@ -22,6 +22,10 @@ namespace rseqmalloc::c_api {
 RSEQMALLOC_ALWAYS_INLINE void* Malloc(size_t size) { return Allocate(size); }
 RSEQMALLOC_ALWAYS_INLINE void Free(void* ptr) { Deallocate(ptr); }
 
+// Blocks up to this size are cleared inline by calloc's hit path: memset through the PLT, with
+// the frame its call needs, cost more than the pop (calloc(1, 64)+free took 1.5x malloc+free).
+inline constexpr size_t kInlineZeroMaxBytes = 128;
+
 // calloc's slow paths: a count × size product that overflows, and everything else its hit path
 // below does not take (blocks above kInlineZeroMaxBytes, misses, large blocks). They take what
 // the hit path has left in registers, so that it keeps no argument alive and needs no frame.
@@ -31,7 +35,8 @@ __attribute__((noinline)) inline void* CallocOverflow() {
 }
 
 __attribute__((noinline)) inline void* CallocSlow(size_t bytes) {
-  void* ptr = Allocate(bytes);
+  // Up to kInlineZeroMaxBytes the hit path's pop just failed: go straight to malloc's miss.
+  void* ptr = bytes <= kInlineZeroMaxBytes ? AllocateMiss(bytes) : Allocate(bytes);
   if (ptr == nullptr) return nullptr;
   if (bytes > kMaxSmallSize) {
     // A large block carved from released or fresh pages reads zero already: clearing it would
@@ -43,10 +48,6 @@ __attribute__((noinline)) inline void* CallocSlow(size_t bytes) {
   return memset(ptr, 0, bytes);
 }
 
-// Blocks up to this size are cleared inline by calloc's hit path: memset through the PLT, with
-// the frame its call needs, cost more than the pop (calloc(1, 64)+free took 1.5x malloc+free).
-inline constexpr size_t kInlineZeroMaxBytes = 128;
-
 // Clears the first `bytes` (at most kInlineZeroMaxBytes) of an object that a per-CPU stack just
 // handed out for the class SizeMap::SmallClassFor(bytes). Every class above 8 bytes has a size
 // that is a multiple of 16 and objects at multiples of it from a page-aligned span start, so
@@ -54,10 +55,14 @@ inline constexpr size_t kInlineZeroMaxBytes = 128;
 // takes one 8-byte store. The stores are laid out from both ends and may overlap, so that each
 // size takes a fixed number of them (2 up to 32 bytes, 4 up to 64, 8 up to 128) and no loop.
 RSEQMALLOC_ALWAYS_INLINE void ZeroSmallObject(void* object, size_t bytes) {
-  using Zero16 = uint64_t __attribute__((vector_size(16)));
+  // may_alias: the stores clear bytes of whatever type the program puts there, as memset would.
+  using Zero16 = uint64_t __attribute__((vector_size(16), may_alias));
   static_assert(kInlineZeroMaxBytes <= 128, "the stores below cover 128 bytes at most");
+  static_assert(SizeMap::InlineZeroFits(kInlineZeroMaxBytes),
+                "every class calloc clears inline must be a multiple of 16 bytes (above 8)");
   if (bytes <= 8) {
-    *static_cast<uint64_t*>(object) = 0;
+    using Zero8 = uint64_t __attribute__((may_alias));
+    *static_cast<Zero8*>(object) = 0;
     return;
   }
   auto* head = static_cast<Zero16*>(object);

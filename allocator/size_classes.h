@@ -59,7 +59,7 @@ class SizeMap {
     return SmallClassFor(size);
   }
   // ClassFor for a size the caller already knows is <= kMaxSmallSize (never 0).
-  static uint32_t SmallClassFor(size_t size) {
+  static constexpr uint32_t SmallClassFor(size_t size) {
     return size_class_table::kClassIndex[LookupIndex(size)];
   }
 
@@ -78,6 +78,20 @@ class SizeMap {
   static uint32_t SmallClassForAligned(size_t size, size_t align) {
     const unsigned shift = static_cast<unsigned>(__builtin_ctzl(align));
     return size_class_detail::kAlignedClass.next[shift][SmallClassFor(size)];
+  }
+
+  // What calloc's inline clear (allocator/c_api.h) relies on for every size up to max_bytes:
+  // sizes 0-8 get a class of at least 8 bytes, and a larger size a class whose size is a
+  // multiple of 16 (so its objects are 16-byte aligned) and at least the size rounded up to 16.
+  static constexpr bool InlineZeroFits(size_t max_bytes) {
+    for (size_t size = 0; size <= max_bytes; ++size) {
+      const size_t class_size = size_class_table::kClassSize[SmallClassFor(size)];
+      if (size <= 8 ? class_size < 8
+                    : class_size % 16 != 0 || class_size < (size + 15) / 16 * 16) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static size_t ClassSize(uint32_t cl) { return size_class_table::kClassSize[cl]; }

@@ -1,7 +1,8 @@
 // The memory layout that the per-arch critical sections operate on. percpu/ decides the sizes;
 // this header only fixes where things are, because the assembly hard-codes these offsets.
 //
-//   reservation = slot 0 region | slot 1 region | ...      (each 1 << kRegionShift bytes)
+//   reservation = color | slot 0 region | slot 1 region | ... (each 1 << kRegionShift bytes;
+//                 the color, below a page, is percpu/slab_color.h's)
 //   region      = u32 state | u32 pad | ClassHeader[num_classes] | pointer stacks | saved ends
 //
 // Stack positions are counted in 8-byte words from the start of the region, so a class's items

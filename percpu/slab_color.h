@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/rseq_abi.h"
 #include "arch/slab_layout.h"
 
 namespace rseqmalloc {
@@ -41,7 +42,9 @@ constexpr bool OverlapsModPage(size_t a, size_t a_len, size_t b, size_t b_len) {
 // 3.9 KiB of headers; the slab then works as before, only slower for the aliased classes).
 constexpr size_t RegionColor(uintptr_t rseq_area, size_t num_classes) {
   const size_t area_line = rseq_area & ~uintptr_t{kColorStep - 1};
-  const size_t area_bytes = (rseq_area + 32 + kColorStep - 1) / kColorStep * kColorStep - area_line;
+  // The fields a fast path touches (cpu_id, rseq_cs, mm_cid) lie in the original 32 bytes.
+  const size_t area_end = rseq_area + arch::kRseqOriginalSize;
+  const size_t area_bytes = (area_end + kColorStep - 1) / kColorStep * kColorStep - area_line;
   const size_t block = arch::ClassHeaderOffset(num_classes);
   if (block + area_bytes > kColorPage) return 0;
   for (size_t color = 0; color < kColorPage; color += kColorStep) {

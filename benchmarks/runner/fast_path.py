@@ -10,8 +10,8 @@ allocator, round by round, and every round starts and ends with the floor; each 
 number is the median over the rounds.
 
 The ratios are paired by round: the median over the rounds of (this round's value / the same
-round's floor, the mean of its two runs) and of (this round's value / the fastest peer's in the
-same round). The shared machines this runs on change speed for seconds to minutes at a time
+round's floor, the mean of its two runs) and of (this round's value / the lowest value any peer
+had on the row in the same round), so a ratio below 1 means faster than every peer. The shared machines this runs on change speed for seconds to minutes at a time
 (the floor itself measured 2.8 ns in one run and 4.3 in the next); a ratio of two medians mixes
 rounds taken at different speeds, a ratio within a round does not."""
 
@@ -135,6 +135,8 @@ def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> 
             failures[name] = str(error)
             return None
 
+    if not contenders:
+        return summarize(samples, via, [], failures)
     for round_index in range(runner.rounds):
         # The floor first and last; between them every allocator once, starting with a
         # different one each round.
@@ -160,22 +162,29 @@ def fastest_peer(result: Result, row: str) -> Tuple[Optional[str], Optional[floa
     return name, value
 
 
-def paired_ratio(result: Result, name: str, other: Optional[str], row: str) -> Optional[float]:
-    """Median over the rounds both ran of name's value / other's value in the same round."""
-    if other is None:
-        return None
-    mine, theirs = result.rounds.get(name, []), result.rounds.get(other, [])
-    quotients = [a[row] / b[row] for a, b in zip(mine, theirs) if row in a and b.get(row)]
+def _paired(mine: Sequence[Dict[str, float]], references: Sequence[Optional[float]],
+            row: str) -> Optional[float]:
+    """Median over the rounds of mine's value / that round's reference (rounds without one of
+    the two are left out)."""
+    quotients = [a[row] / ref for a, ref in zip(mine, references) if row in a and ref]
     return statistics.median(quotients) if quotients else None
 
 
 def ratios(result: Result, name: str, row: str) -> Tuple[Optional[float], Optional[float]]:
     """(ratio to the floor, ratio to the fastest peer) of one allocator on one row, each paired
-    by round (see the top of this file)."""
+    by round (see the top of this file): the reference of a round is its floor, or the lowest
+    value any peer had in it."""
     if row not in result.medians.get(name, {}):
         return None, None
-    best, _ = fastest_peer(result, row)
-    return paired_ratio(result, name, FLOOR, row), paired_ratio(result, name, best, row)
+    mine = result.rounds.get(name, [])
+    floors = [r.get(row) for r in result.rounds.get(FLOOR, [])]
+    peer_rounds = [result.rounds.get(p, []) for p in result.peers]
+    best_of_round = []
+    for index in range(len(mine)):
+        values = [rounds[index][row] for rounds in peer_rounds
+                  if index < len(rounds) and row in rounds[index]]
+        best_of_round.append(min(values) if values else None)
+    return _paired(mine, floors, row), _paired(mine, best_of_round, row)
 
 
 def _order(result: Result) -> List[str]:
@@ -203,6 +212,10 @@ def ns_rows(result: Result) -> List[Tuple[str, ...]]:
     return table
 
 
+def _ratio_text(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def ratio_rows(result: Result) -> List[Tuple[str, ...]]:
     """Per row: ratio to the floor / ratio to the fastest peer."""
     table = []
@@ -213,7 +226,7 @@ def ratio_rows(result: Result) -> List[Tuple[str, ...]]:
         for row, _ in ROWS:
             to_floor, to_peer = ratios(result, name, row)
             cells.append("-" if to_floor is None and to_peer is None else
-                         f"{to_floor or 0:.2f} / {to_peer or 0:.2f}")
+                         f"{_ratio_text(to_floor)} / {_ratio_text(to_peer)}")
         table.append(tuple(cells))
     fastest = ["fastest peer"] + [fastest_peer(result, row)[0] or "-" for row, _ in ROWS]
     table.append(tuple(fastest))
@@ -240,8 +253,9 @@ def markdown_section(result: Result, runner: Runner) -> str:
         "repetitions), each allocator preloaded into benchmarks/fast_path/fast_path_loops, pinned to "
         "one CPU, CPU time of the thread. `floor` is libfloor_malloc.so, whose malloc and free do "
         "nothing: the cost of the calls through the PLT; it runs first and last in every round. "
-        "Ratios are medians of per-round ratios (value / the same round's floor or fastest peer), "
-        "so a round the machine ran slow compares with itself.", "",
+        "Ratios are medians of per-round ratios (value / the same round's floor, or the lowest "
+        "value any peer had in that round), so a round the machine ran slow compares with "
+        "itself.", "",
         markdown(NS_HEADER, ns_rows(result)), "",
         "Ratio to the floor / ratio to the fastest peer (below 1 beats every peer):", "",
         markdown(RATIO_HEADER, ratio_rows(result)), "", sized_free_note(result), ""])

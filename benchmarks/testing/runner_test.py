@@ -178,16 +178,27 @@ class FastPathTest(unittest.TestCase):
 
 
     def test_ratios_pair_rounds_so_a_slow_round_compares_with_itself(self):
-        # Round 1 ran the allocator while the machine was slow, round 2 the floor: a ratio of the
-        # medians (6.0 / 2.95 = 2.03) says the allocator costs twice the floor; per round it
-        # costs 1.03-1.05x.
+        # Round 1 ran the allocator while the machine was slow but the floor while it was fast,
+        # round 2 both slow: the ratio of the medians (6.0 / 2.95 = 2.03) says the allocator
+        # costs twice the floor; the per-round ratios are 1.03, 2.03 and 1.05, median 1.05.
+        # Against peers, each round's lowest peer value counts (peer in rounds 0-1, other in 2).
         samples = {"mine": [{"malloc16": 3.0}, {"malloc16": 6.0}, {"malloc16": 6.2}],
                    "peer": [{"malloc16": 3.3}, {"malloc16": 6.6}, {"malloc16": 6.5}],
+                   "other": [{"malloc16": 3.4}, {"malloc16": 6.9}, {"malloc16": 5.0}],
                    fast_path.FLOOR: [{"malloc16": 2.9}, {"malloc16": 2.95}, {"malloc16": 5.9}]}
-        result = fast_path.summarize(samples, {}, ["peer"])
+        result = fast_path.summarize(samples, {}, ["peer", "other"])
         to_floor, to_peer = fast_path.ratios(result, "mine", "malloc16")
         self.assertAlmostEqual(to_floor, 6.2 / 5.9)
+        # Per round: 3.0/3.3 = 0.91, 6.0/6.6 = 0.91, 6.2/5.0 = 1.24 (other beat mine there).
         self.assertAlmostEqual(to_peer, 6.0 / 6.6)
+        self.assertEqual(fast_path.ratios(result, "mine", "calloc64"), (None, None))
+
+    def test_a_missing_ratio_prints_a_dash_and_no_allocators_is_no_crash(self):
+        samples = {"mine": [{"malloc16": 3.0}], "peer": [{"malloc16": 3.3}]}  # no floor
+        result = fast_path.summarize(samples, {}, ["peer"])
+        self.assertEqual({r[0]: r for r in fast_path.ratio_rows(result)}["mine"][1], "- / 0.91")
+        runner = fast_path.Runner("/bin/false", "floor.so", 1, 1000, 1)
+        self.assertEqual(fast_path.measure(runner, [], {}).medians, {})
 
     def test_every_round_starts_and_ends_with_the_floor(self):
         with tempfile.TemporaryDirectory() as tmp:

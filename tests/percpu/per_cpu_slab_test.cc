@@ -146,21 +146,35 @@ TEST(RegionColor, KeepsTheClassHeadersClearOfTheRseqArea) {
       }
     }
   }
+  // A header block too big to keep clear of any area position gets color 0.
+  EXPECT_EQ(RegionColor(0x7f0000000100, 506), 0u);
   // The case that showed the cost: glibc's area at 0x0e0, the 1024-byte class (30) at 0x0f8.
   EXPECT_TRUE(AliasesBytewise(0, arch::ClassHeaderOffset(82), 0x7ffff7c5e0e0, 32));
   EXPECT_EQ(RegionColor(0x7ffff7c5e0e0, 82), 0x100u);  // the line after the area
 }
 
-// The slab this test set up, on this thread: no class header of any slot shares address bits
-// 0-11 with this thread's struct rseq.
+// A slab with the allocator's number of classes, set up on this thread: its regions start at
+// RegionColor of this thread's struct rseq, and no slot's header block shares a cache line's
+// worth of address bits 0-11 with the area. (With page-aligned regions, glibc's main-thread area
+// at 0x0e0 fell inside the 82 headers, 0x008-0x298.)
 TEST_F(PerCpuSlabTest, ClassHeadersDoNotAliasTheSettingUpThreadsRseqArea) {
-  if (!usable_) GTEST_SKIP() << "no rseq area to keep clear of";
+  constexpr size_t kAllocatorClasses = 82;
+  uint16_t capacity[kAllocatorClasses];
+  for (uint16_t& c : capacity) c = 8;
+  static PerCpuSlab slab;
+  ASSERT_TRUE(slab.Init(kAllocatorClasses, capacity));
   const auto area = reinterpret_cast<uintptr_t>(ThreadRseqArea());
-  for (size_t slot = 0; slot < g_slab.NumSlots(); ++slot) {
-    for (size_t cl = 0; cl < kClasses; ++cl) {
+  const uintptr_t area_line = area & ~uintptr_t{63};
+  const size_t area_lines_bytes = ((area + 32 + 63) & ~uintptr_t{63}) - area_line;
+  for (size_t slot = 0; slot < slab.NumSlots(); ++slot) {
+    const auto first =
+        reinterpret_cast<uintptr_t>(slab.HeaderAddressForTesting(static_cast<int>(slot), 0));
+    EXPECT_EQ((first - arch::kClassHeadersOffset) % kColorPage,
+              RegionColor(area, kAllocatorClasses));
+    for (size_t cl = 0; cl < kAllocatorClasses; ++cl) {
       const auto header =
-          reinterpret_cast<uintptr_t>(g_slab.HeaderAddressForTesting(static_cast<int>(slot), cl));
-      EXPECT_FALSE(AliasesBytewise(header, sizeof(arch::ClassHeader), area, 32))
+          reinterpret_cast<uintptr_t>(slab.HeaderAddressForTesting(static_cast<int>(slot), cl));
+      EXPECT_FALSE(AliasesBytewise(header & ~uintptr_t{63}, 64, area_line, area_lines_bytes))
           << "slot " << slot << " class " << cl << std::hex << ": header " << header
           << ", struct rseq " << area;
     }
