@@ -6,14 +6,17 @@ delete, a batch of 100 mallocs then 100 frees, a sized free, aligned_alloc, call
 CPU and timed in the CPU time of its thread. The runner starts it under each allocator's
 LD_PRELOAD, and under libfloor_malloc.so, whose entry points do nothing: that row is what the calls
 through the PLT, the loop and the timer cost by themselves. Processes are interleaved allocator by
-allocator, round by round, and every round starts and ends with the floor; each allocator's
+allocator, round by round, with a floor run before and after every allocator; each allocator's
 number is the median over the rounds.
 
-The ratios are paired by round: the median over the rounds of (this round's value / the same
-round's floor, the mean of its two runs) and of (this round's value / the lowest value any peer
-had on the row in the same round), so a ratio below 1 means faster than every peer. The shared machines this runs on change speed for seconds to minutes at a time
-(the floor itself measured 2.8 ns in one run and 4.3 in the next); a ratio of two medians mixes
-rounds taken at different speeds, a ratio within a round does not."""
+The ratios are paired: an allocator's value in a round is divided by the mean of the two floor
+runs next to it, and the ratio to the floor is the median of that over the rounds; the ratio to
+the fastest peer is the median over the rounds of (its floor-relative value / the lowest
+floor-relative value any peer had on the row in the same round), so below 1 means faster than
+every peer. The shared machines this runs on change speed for seconds to minutes at a time (the
+floor itself measured 2.8 ns in one run and 4.3 in the next, and 3.45 against 2.95 within one
+run); a ratio of two medians mixes runs taken at different speeds, a ratio to the floor runs
+beside it much less."""
 
 import csv
 import dataclasses
@@ -88,10 +91,14 @@ class Result:
     failures: Dict[str, str] = dataclasses.field(default_factory=dict)
     # allocator -> the rounds' values, index = round (what the paired ratios divide)
     rounds: Dict[str, List[Dict[str, float]]] = dataclasses.field(default_factory=dict)
+    # allocator -> per round, the mean of the floor runs before and after it (index = round);
+    # without an entry, a round's reference is the floor's value in that round
+    floor_refs: Dict[str, List[Dict[str, float]]] = dataclasses.field(default_factory=dict)
 
 
 def summarize(samples: Dict[str, List[Dict[str, float]]], via: Dict[str, Dict[str, str]],
-              peers: Sequence[str], failures: Optional[Dict[str, str]] = None) -> Result:
+              peers: Sequence[str], failures: Optional[Dict[str, str]] = None,
+              floor_refs: Optional[Dict[str, List[Dict[str, float]]]] = None) -> Result:
     failures = failures or {}
     medians: Dict[str, Dict[str, float]] = {}
     spread: Dict[str, Dict[str, Tuple[float, float]]] = {}
@@ -105,7 +112,8 @@ def summarize(samples: Dict[str, List[Dict[str, float]]], via: Dict[str, Dict[st
                 medians[name][row] = statistics.median(values)
                 spread[name][row] = (min(values), max(values))
     return Result(medians, spread, via, [p for p in peers if p in medians], failures,
-                  {name: rounds for name, rounds in samples.items() if name in medians})
+                  {name: rounds for name, rounds in samples.items() if name in medians},
+                  dict(floor_refs or {}))
 
 
 def _mean_of_runs(runs: Sequence[Dict[str, float]]) -> Dict[str, float]:
@@ -122,6 +130,7 @@ def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> 
     floor_env["LD_PRELOAD"] = runner.floor_library
     samples: Dict[str, List[Dict[str, float]]] = {name: [] for name, _ in contenders}
     samples[FLOOR] = []
+    floor_refs: Dict[str, List[Dict[str, float]]] = {name: [] for name, _ in contenders}
     via: Dict[str, Dict[str, str]] = {}
     failures: Dict[str, str] = {}
 
@@ -138,20 +147,22 @@ def measure(runner: Runner, allocators, base_env: Dict[str, str], show=None) -> 
     if not contenders:
         return summarize(samples, via, [], failures)
     for round_index in range(runner.rounds):
-        # The floor first and last; between them every allocator once, starting with a
-        # different one each round.
+        # Every allocator once, starting with a different one each round, each between two
+        # floor runs (the floor run after one allocator is the one before the next).
         floor_runs = [run(FLOOR, floor_env)]
         shift = round_index % len(contenders)
         for name, env in contenders[shift:] + contenders[:shift]:
             values = run(name, env)
+            floor_runs.append(run(FLOOR, floor_env))
             if values is not None:
                 samples[name].append(values)
-        floor_runs.append(run(FLOOR, floor_env))
-        if FLOOR not in failures:
-            samples[FLOOR].append(_mean_of_runs([r for r in floor_runs if r is not None]))
+                floor_refs[name].append(_mean_of_runs([r for r in floor_runs[-2:] if r]))
+        present = [r for r in floor_runs if r is not None]
+        if present:
+            samples[FLOOR].append(_mean_of_runs(present))
         if show:
             show.note(f"fast path: round {round_index + 1}/{runner.rounds} done")
-    return summarize(samples, via, [a.name for a in allocators if a.is_peer], failures)
+    return summarize(samples, via, [a.name for a in allocators if a.is_peer], failures, floor_refs)
 
 
 def fastest_peer(result: Result, row: str) -> Tuple[Optional[str], Optional[float]]:
@@ -162,29 +173,43 @@ def fastest_peer(result: Result, row: str) -> Tuple[Optional[str], Optional[floa
     return name, value
 
 
-def _paired(mine: Sequence[Dict[str, float]], references: Sequence[Optional[float]],
-            row: str) -> Optional[float]:
-    """Median over the rounds of mine's value / that round's reference (rounds without one of
-    the two are left out)."""
-    quotients = [a[row] / ref for a, ref in zip(mine, references) if row in a and ref]
-    return statistics.median(quotients) if quotients else None
+def _relative(result: Result, name: str, index: int, row: str) -> Optional[float]:
+    """name's value in round `index` divided by its floor reference in that round."""
+    rounds = result.rounds.get(name, [])
+    if index >= len(rounds) or row not in rounds[index]:
+        return None
+    refs = result.floor_refs.get(name)
+    if refs is not None:
+        ref = refs[index].get(row) if index < len(refs) else None
+    else:
+        floors = result.rounds.get(FLOOR, [])
+        ref = floors[index].get(row) if index < len(floors) else None
+    return rounds[index][row] / ref if ref else None
 
 
 def ratios(result: Result, name: str, row: str) -> Tuple[Optional[float], Optional[float]]:
     """(ratio to the floor, ratio to the fastest peer) of one allocator on one row, each paired
-    by round (see the top of this file): the reference of a round is its floor, or the lowest
-    value any peer had in it."""
+    by round (see the top of this file). Without floor runs the peer ratio compares raw values."""
     if row not in result.medians.get(name, {}):
         return None, None
-    mine = result.rounds.get(name, [])
-    floors = [r.get(row) for r in result.rounds.get(FLOOR, [])]
-    peer_rounds = [result.rounds.get(p, []) for p in result.peers]
-    best_of_round = []
-    for index in range(len(mine)):
-        values = [rounds[index][row] for rounds in peer_rounds
-                  if index < len(rounds) and row in rounds[index]]
-        best_of_round.append(min(values) if values else None)
-    return _paired(mine, floors, row), _paired(mine, best_of_round, row)
+    to_floor, to_peer = [], []
+    for index, values in enumerate(result.rounds.get(name, [])):
+        if row not in values:
+            continue
+        mine = _relative(result, name, index, row)
+        if mine is not None:
+            to_floor.append(mine)
+        peers = [(_relative(result, p, index, row), result.rounds[p][index][row])
+                 for p in result.peers
+                 if index < len(result.rounds.get(p, [])) and row in result.rounds[p][index]]
+        if not peers:
+            continue
+        if mine is not None and all(rel is not None for rel, _ in peers):
+            to_peer.append(mine / min(rel for rel, _ in peers))
+        else:
+            to_peer.append(values[row] / min(raw for _, raw in peers))
+    median = lambda xs: statistics.median(xs) if xs else None
+    return median(to_floor), median(to_peer)
 
 
 def _order(result: Result) -> List[str]:
@@ -252,10 +277,10 @@ def markdown_section(result: Result, runner: Runner) -> str:
         f"({runner.pairs} pairs x {runner.repetitions} repetitions per round, median of the "
         "repetitions), each allocator preloaded into benchmarks/fast_path/fast_path_loops, pinned to "
         "one CPU, CPU time of the thread. `floor` is libfloor_malloc.so, whose malloc and free do "
-        "nothing: the cost of the calls through the PLT; it runs first and last in every round. "
-        "Ratios are medians of per-round ratios (value / the same round's floor, or the lowest "
-        "value any peer had in that round), so a round the machine ran slow compares with "
-        "itself.", "",
+        "nothing: the cost of the calls through the PLT; it runs before and after every allocator. "
+        "Ratios are medians over the rounds of each value divided by the floor runs beside it "
+        "(and, to the fastest peer, by the lowest such ratio any peer had in that round), so a "
+        "run the machine ran slow compares with a floor it ran as slow.", "",
         markdown(NS_HEADER, ns_rows(result)), "",
         "Ratio to the floor / ratio to the fastest peer (below 1 beats every peer):", "",
         markdown(RATIO_HEADER, ratio_rows(result)), "", sized_free_note(result), ""])

@@ -200,29 +200,37 @@ class FastPathTest(unittest.TestCase):
         runner = fast_path.Runner("/bin/false", "floor.so", 1, 1000, 1)
         self.assertEqual(fast_path.measure(runner, [], {}).medians, {})
 
-    def test_every_round_starts_and_ends_with_the_floor(self):
+    def test_every_allocator_runs_between_two_floor_runs(self):
+        # The fake floor gets slower with every run (its count is kept in a file), so each
+        # allocator's reference must be the mean of the two floor runs beside it.
         with tempfile.TemporaryDirectory() as tmp:
             script = os.path.join(tmp, "loops")
             log = os.path.join(tmp, "log")
             with open(script, "w") as f:
                 f.write(f"#!/bin/sh\necho \"${{LD_PRELOAD:-$FAKE}}\" >> {log}\n"
-                        "[ -n \"$FAKE\" ] && echo ROW name=malloc16 ns=4.0 via=standard "
-                        "|| echo ROW name=malloc16 ns=$FLOOR_NS via=standard\n"
+                        "if [ -n \"$FAKE\" ]; then echo ROW name=malloc16 ns=$NS via=standard\n"
+                        f"else n=$(grep -c floor {log}); echo ROW name=malloc16 ns=$n via=standard; fi\n"
                         "echo RESULT check=ok\n")
             os.chmod(script, 0o755)
 
             class Fake:
-                def __init__(self, name):
-                    self.name, self.is_peer = name, True
+                def __init__(self, name, ns):
+                    self.name, self.ns, self.is_peer = name, ns, name == "b"
                 def environment(self, base):
-                    return dict(base, FAKE=self.name)
+                    return dict(base, FAKE=self.name, NS=self.ns)
             runner = fast_path.Runner(script, "floor.so", 2, 1000, 1)
-            result = fast_path.measure(runner, [Fake("a"), Fake("b")], {"FLOOR_NS": "2.0"})
+            result = fast_path.measure(runner, [Fake("a", "3"), Fake("b", "6")], {})
             with open(log) as f:
                 order = f.read().split()
-        self.assertEqual(order, ["floor.so", "a", "b", "floor.so", "floor.so", "b", "a", "floor.so"])
+        self.assertEqual(order, ["floor.so", "a", "floor.so", "b", "floor.so",
+                                 "floor.so", "b", "floor.so", "a", "floor.so"])
+        # Floor runs print 1..6. a sat between floors 1 and 2 (round 0), then 5 and 6 (round 1):
+        # ratios 3/1.5 and 3/5.5, median 1.27; b between 2 and 3, then 4 and 5: 6/2.5, 6/4.5.
+        self.assertAlmostEqual(fast_path.ratios(result, "a", "malloc16")[0],
+                               (3 / 1.5 + 3 / 5.5) / 2)
+        self.assertAlmostEqual(fast_path.ratios(result, "a", "malloc16")[1],
+                               ((3 / 1.5) / (6 / 2.5) + (3 / 5.5) / (6 / 4.5)) / 2)
         self.assertEqual(len(result.rounds[fast_path.FLOOR]), 2)
-        self.assertAlmostEqual(fast_path.ratios(result, "a", "malloc16")[0], 2.0)
 
     def test_a_crashing_allocator_is_reported_not_fatal(self):
         class Fake:
