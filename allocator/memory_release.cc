@@ -115,7 +115,11 @@ void* BackgroundThread(void*) {
       __atomic_store_n(&g_thread_started, false, __ATOMIC_RELEASE);
       pthread_exit(nullptr);  // the last thread: glibc ends the process as it would have
     }
-    if (__atomic_load_n(&g_background_on, __ATOMIC_RELAXED)) ReleaseTick();
+    if (__atomic_load_n(&g_background_on, __ATOMIC_RELAXED)) {
+      ReleaseTick();
+      // Only here, never on an allocating thread: a collapse can take seconds.
+      g_page_heap.CollapsePending();
+    }
   }
   return nullptr;
 }

@@ -87,6 +87,12 @@ class PageHeap {
   // machine's slowness cannot move their phases into another window.
   void set_clock_for_testing(uint64_t (*clock_ms)()) { clock_ms_ = clock_ms; }
 
+  // Collapses (MADV_COLLAPSE) the hugepages that became full of small spans while mapped by
+  // small pages, queued by allocations. Called by the background release thread only: under
+  // memory pressure one collapse took over a minute (direct compaction for a free hugepage),
+  // and allocating threads queued behind it in madvise. Returns the collapses that succeeded.
+  size_t CollapsePending();
+
   // Grows a kLarge span to new_pages in place, by taking the front of the free (or released)
   // run that directly follows it. False when that run is missing or too short; the span is
   // then unchanged. What realloc() of a large block tries before it copies.
@@ -150,7 +156,6 @@ class PageHeap {
   struct HugepageWork {
     HugePageId advise_first = 0;  // [advise_first, advise_end) to mark MADV_HUGEPAGE
     HugePageId advise_end = 0;
-    HugePageId collapse = 0;      // a full, advised, unbacked hugepage to collapse (0: none)
   };
 
   // A split makes at most two new runs (before and after the piece taken).
@@ -244,6 +249,11 @@ class PageHeap {
   size_t backed_hugepages_ = 0;
   size_t advised_hugepages_ = 0;
   size_t collapses_ = 0;
+  // Full, advised, unbacked hugepages waiting for CollapsePending (a hugepage that finds the
+  // queue full is not marked tried, so a later allocation in it queues it again).
+  static constexpr int kMaxPendingCollapses = 16;
+  HugePageId pending_collapses_[kMaxPendingCollapses] = {};
+  int num_pending_collapses_ = 0;
 };
 
 extern PageHeap g_page_heap;

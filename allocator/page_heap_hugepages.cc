@@ -67,12 +67,13 @@ void PageHeap::NoteInUseLocked(PageId first, size_t n, bool small, HugepageWork*
       e.flags |= HugePageEntry::kBacked;
       ++backed_hugepages_;
     } else if (small && e.used_pages == kPagesPerHugePage &&
-               (e.flags & HugePageEntry::kCollapseTried) == 0 && work->collapse == 0 &&
-               CollapseAvailable()) {
+               (e.flags & HugePageEntry::kCollapseTried) == 0 &&
+               num_pending_collapses_ < kMaxPendingCollapses && CollapseAvailable()) {
       // Full of small spans but mapped by small pages (marked after its first touch): worth
-      // one copy into a hugepage now rather than waiting for khugepaged.
+      // one copy into a hugepage soon rather than waiting for khugepaged; the background
+      // release thread makes it (CollapsePending).
       e.flags |= HugePageEntry::kCollapseTried;
-      work->collapse = h;
+      pending_collapses_[num_pending_collapses_++] = h;
     }
   });
 }
@@ -150,17 +151,40 @@ void PageHeap::DoHugepageWork(const HugepageWork& work) {
       }
     }
   }
-  if (work.collapse != 0 && CollapseHugepage(AddressOf(FirstPageOfHuge(work.collapse)))) {
+}
+
+size_t PageHeap::CollapsePending() {
+  HugePageId ids[kMaxPendingCollapses];
+  int n;
+  {
+    LockedSection h(&lock_);
+    n = num_pending_collapses_;
+    for (int i = 0; i < n; ++i) ids[i] = pending_collapses_[i];
+    num_pending_collapses_ = 0;
+  }
+  // Still queued and not backed: a release since the queueing clears kCollapseTried (collapsing
+  // then would make the released pages resident again, and the hugepage is split anyway).
+  auto wanted = [](const HugePageEntry& e) {
+    return (e.flags & (HugePageEntry::kCollapseTried | HugePageEntry::kBacked)) ==
+           HugePageEntry::kCollapseTried;
+  };
+  size_t done = 0;
+  for (int i = 0; i < n; ++i) {
+    {
+      LockedSection h(&lock_);
+      if (!wanted(hugepages_.At(ids[i]))) continue;
+    }
+    if (!CollapseHugepage(AddressOf(FirstPageOfHuge(ids[i])))) continue;
     LockedSection h(&lock_);
     ++collapses_;
-    HugePageEntry& e = hugepages_.At(work.collapse);
-    // A release meanwhile clears kCollapseTried: then the hugepage is split again.
-    if ((e.flags & (HugePageEntry::kCollapseTried | HugePageEntry::kBacked)) ==
-        HugePageEntry::kCollapseTried) {
+    ++done;
+    HugePageEntry& e = hugepages_.At(ids[i]);
+    if (wanted(e)) {
       e.flags |= HugePageEntry::kBacked;
       ++backed_hugepages_;
     }
   }
+  return done;
 }
 
 }  // namespace rseqmalloc

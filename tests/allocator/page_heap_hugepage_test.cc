@@ -364,7 +364,12 @@ TEST(PageHeapHugepageTest, CoverageMatchesAnonHugePages) {
     memset(s->start(), 7, kPageSize);
     spans.push_back(s);
   }
+  // What the background release thread does: collapse the full hugepages of the first 16 MiB
+  // that allocations queued (the allocations themselves never wait for a collapse).
+  EXPECT_EQ(heap->GetStats().hugepage_collapses, 0u) << "an allocation collapsed a hugepage";
+  const size_t collapsed = heap->CollapsePending();
   const PageHeap::Stats st = heap->GetStats();
+  EXPECT_EQ(st.hugepage_collapses, collapsed);
   const long long anon = Rollup("AnonHugePages") - before;
   printf("THP %s: heap view %zu MiB backed (%zu advised, %zu collapses), kernel %lld MiB\n",
          ThpModeName(mode), st.hugepage_backed_bytes >> 20, st.hugepage_advised_bytes >> 20,
