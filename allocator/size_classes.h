@@ -67,10 +67,8 @@ class SizeMap {
   // a power of two; 0 and 1 mean no constraint). 0 if there is none (size too big or align
   // beyond a page). Two table loads: memalign and aligned new stay on the fast path.
   static uint32_t ClassForAligned(size_t size, size_t align) {
-    if (align > kPageSize) return 0;
-    const uint32_t cl = ClassFor(size);
-    if (cl == 0 || align <= 1) return cl;
-    return size_class_detail::kAlignedClass.next[__builtin_ctzl(align)][cl];
+    if (align > kPageSize || size > kMaxSmallSize) return 0;
+    return align <= 1 ? SmallClassFor(size) : SmallClassForAligned(size, align);
   }
 
   // ClassForAligned for a size <= kMaxSmallSize and an alignment <= kPageSize, for the aligned

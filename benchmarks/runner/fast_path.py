@@ -178,12 +178,9 @@ def _relative(result: Result, name: str, index: int, row: str) -> Optional[float
     rounds = result.rounds.get(name, [])
     if index >= len(rounds) or row not in rounds[index]:
         return None
-    refs = result.floor_refs.get(name)
-    if refs is not None:
-        ref = refs[index].get(row) if index < len(refs) else None
-    else:
-        floors = result.rounds.get(FLOOR, [])
-        ref = floors[index].get(row) if index < len(floors) else None
+    # The floor runs beside it where measure() recorded them, else the round's floor.
+    refs = result.floor_refs.get(name, result.rounds.get(FLOOR, []))
+    ref = refs[index].get(row) if index < len(refs) else None
     return rounds[index][row] / ref if ref else None
 
 
