@@ -45,9 +45,16 @@ bool CpuCache::Init(size_t budget_bytes) {
   return true;
 }
 
-void CpuCache::MaybeGrow(int slot, uint32_t size_class) {
+void CpuCache::MaybeGrow(int slot, uint32_t size_class, size_t capacity) {
   const size_t size = SizeMap::ClassSize(size_class);
-  const size_t want = static_cast<size_t>(BatchOf(size_class));
+  const size_t batch = static_cast<size_t>(BatchOf(size_class));
+  // Slow start: below a batch the capacity doubles (from kSlowStartCapacity), so that a class
+  // this slot uses now and then holds a few objects, not a batch of them.
+  size_t want = batch;
+  if (capacity < batch) {
+    want = capacity < kSlowStartCapacity ? kSlowStartCapacity : capacity;
+    if (capacity + want > batch) want = batch - capacity;
+  }
   std::atomic<size_t>& used = counters_[slot].capacity_bytes;
   if (used.load(std::memory_order_relaxed) + want * size > budget_) return;
   // Grow acts on the slot the thread runs on now, which may differ from `slot` after a
@@ -56,15 +63,18 @@ void CpuCache::MaybeGrow(int slot, uint32_t size_class) {
   used.fetch_add(grown * size, std::memory_order_relaxed);
 }
 
-void CpuCache::OnMiss(int slot, uint32_t size_class, Miss miss) {
+size_t CpuCache::OnMiss(int slot, uint32_t size_class, Miss miss) {
   SlotCounters& counters = counters_[slot];
   (miss == kUnderflow ? counters.underflows : counters.overflows)
       .fetch_add(1, std::memory_order_relaxed);
   Miss& last = last_miss_[static_cast<size_t>(slot) * kLastMissStride + size_class];
   const size_t capacity = slab_.Capacity(slot, size_class);
-  const bool grow = capacity == 0 || (last != kNoMiss && last != miss);
+  const bool grow = capacity < static_cast<size_t>(BatchOf(size_class)) ||
+                    (last != kNoMiss && last != miss);
   last = miss;
-  if (grow && capacity < SizeMap::MaxCapacity(size_class)) MaybeGrow(slot, size_class);
+  if (!grow || capacity >= SizeMap::MaxCapacity(size_class)) return capacity;
+  MaybeGrow(slot, size_class, capacity);
+  return slab_.Capacity(slot, size_class);
 }
 
 void* CpuCache::Refill(uint32_t size_class, bool* usable) {
@@ -74,9 +84,14 @@ void* CpuCache::Refill(uint32_t size_class, bool* usable) {
     return nullptr;
   }
   *usable = true;
-  OnMiss(slot, size_class, kUnderflow);
+  // One object for the caller and what the stack has room for, at most a batch: a class in
+  // slow start takes a few objects, not a batch that would sit here unused.
+  const size_t capacity = OnMiss(slot, size_class, kUnderflow);
+  const int batch_size = BatchOf(size_class);
+  const int want = capacity + 1 < static_cast<size_t>(batch_size) ? static_cast<int>(capacity) + 1
+                                                                   : batch_size;
   void* batch[kMaxBatch];
-  const int got = g_transfer_caches[size_class].Remove(slot, batch, BatchOf(size_class));
+  const int got = g_transfer_caches[size_class].Remove(slot, batch, want);
   if (got == 0) {
     errno = ENOMEM;
     return nullptr;

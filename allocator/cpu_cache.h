@@ -14,11 +14,14 @@ namespace rseqmalloc {
 // The per-CPU front end: one stack of free objects per size class in every slot (CPU or mm_cid)
 // of the rseq slab. malloc pops and free pushes inside a restartable sequence: no lock, no
 // atomic, no fence. The slow paths below run when a stack is empty or full: they move a batch
-// from or to the transfer cache. A class's capacity starts at zero, gets one batch on first use
-// and grows by a batch each time its misses alternate between underflow and overflow (a class
-// that is both allocated and freed here, for which a larger stack saves trips to the transfer
-// cache), while the slot's byte budget allows. A class that only underflows (a consumer) or
-// only overflows (a producer) gains nothing from a deeper stack and keeps one batch.
+// from or to the transfer cache. A class's capacity starts at zero. Up to one batch it grows on
+// every miss, doubling from kSlowStartCapacity objects ("slow start"): a class this slot uses
+// now and then holds a few objects, where a whole batch of them (64 KiB of 2 KiB objects) would
+// sit unused on every CPU. Beyond a batch it grows by a batch each time its misses alternate
+// between underflow and overflow (a class that is both allocated and freed here, for which a
+// larger stack saves trips to the transfer cache), while the slot's byte budget allows. A class
+// that only underflows (a consumer) or only overflows (a producer) gains nothing from a deeper
+// stack and keeps one batch.
 // What free() reads as the class of every pointer until the allocator is initialised: only
 // free(nullptr) (page 0) can legitimately happen then, and it reads class 0.
 inline constexpr uint8_t kNoClassesYet[1] = {0};
@@ -66,6 +69,13 @@ class alignas(64) CpuCache {
     return slab_.Length(slot, size_class);
   }
   size_t SlotCapacityBytes(int slot) const;
+  // How many objects of the class the slot's stack may hold now (racy; tests and statistics).
+  size_t ClassCapacity(int slot, uint32_t size_class) const {
+    return slab_.Capacity(slot, size_class);
+  }
+  // The slot the calling thread runs on now, set up if need be; -1 where this thread cannot
+  // use the slab. Only for a process whose front end is the per-CPU cache (tests).
+  int CurrentSlot() { return slab_.CurrentSlot(); }
   // A drain stops its slot for a moment; a fork() in that moment would leave the slot stopped
   // for good in the child, so the fork handlers hold this lock across fork().
   SpinLock& drain_lock() { return drain_lock_; }
@@ -77,12 +87,15 @@ class alignas(64) CpuCache {
 
  private:
   enum Miss : uint8_t { kNoMiss, kUnderflow, kOverflow };
+  static constexpr size_t kSlowStartCapacity = 2;
   // Whether the per-slot counters exist (Init succeeded) and slot is in range.
   bool HasCounters(int slot) const;
   // Records the miss and, when the rule above says so, grows the class in the current slot.
-  void OnMiss(int slot, uint32_t size_class, Miss miss);
-  // Raises the class's capacity in the current slot by up to one batch if the budget allows.
-  void MaybeGrow(int slot, uint32_t size_class);
+  // Returns the class's capacity in `slot` afterwards (racy: for sizing a refill).
+  size_t OnMiss(int slot, uint32_t size_class, Miss miss);
+  // Raises the class's capacity (now `capacity`) in the current slot by the step the rule above
+  // gives, if the budget allows.
+  void MaybeGrow(int slot, uint32_t size_class, size_t capacity);
 
   // First member: its first 64 bytes are the line every malloc and free reads.
   percpu::PerCpuSlab slab_;
