@@ -74,8 +74,8 @@ void InitializeSlow() {
   const bool rseq = percpu::RseqProcessInit(options);
   // One transfer-cache shard per possible CPU, up to the maximum. (sysconf would allocate.)
   const int shards = static_cast<int>(percpu::NumPossibleCpus());
-  for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
-    if (!g_transfer_caches[cl].Init(cl, shards)) Fatal("cannot map metadata at start-up");
+  if (!TransferCache::InitClasses(g_transfer_caches, kNumClasses, shards)) {
+    Fatal("cannot map metadata at start-up");
   }
   // [profile hook] Sampling needs every allocation on the slow path: no per-CPU front end.
   const bool sampling = profile::Init(g_config);

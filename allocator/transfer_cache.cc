@@ -53,6 +53,28 @@ bool TransferCache::HasShards(uint32_t size_class) {
 }
 
 bool TransferCache::Init(uint32_t size_class, int shards) {
+  Configure(size_class, shards);
+  for (int i = 0; i < num_shards_; ++i) {
+    if (!AllocateShard(i)) return false;
+  }
+  return true;
+}
+
+bool TransferCache::InitClasses(TransferCache* caches, uint32_t num_classes, int shards) {
+  for (uint32_t cl = 1; cl < num_classes; ++cl) caches[cl].Configure(cl, shards);
+  // Shard-major: every class's shard 0, then every class's shard 1, and so on. A process that
+  // runs on one CPU at a time uses one shard of each class, and a class it barely uses touches
+  // only the bottom of that shard's stack: packed this way, those bottoms share pages (two
+  // classes of 2 KiB shards per page) instead of each class's shards taking a page of their own.
+  for (int i = 0; i < caches[1].num_shards_; ++i) {
+    for (uint32_t cl = 1; cl < num_classes; ++cl) {
+      if (!caches[cl].AllocateShard(i)) return false;
+    }
+  }
+  return true;
+}
+
+void TransferCache::Configure(uint32_t size_class, int shards) {
   central_.Init(size_class);
   num_shards_ = shards < 1 ? 1 : (shards > kMaxShards ? kMaxShards : shards);
   // Room for a few batches per shard, bounded in bytes so that large classes do not pin
@@ -68,20 +90,20 @@ bool TransferCache::Init(uint32_t size_class, int shards) {
   // Below 4 KiB the shards pay: without them for 0.5-4 KiB objects shbench ran 20 % slower.
   if (!HasShards(size_class)) {
     shard_capacity_ = 0;
-    return true;
+    return;
   }
   const size_t batch = SizeMap::BatchSize(size_class);
   const size_t size = SizeMap::ClassSize(size_class);
   size_t capacity = 8 * batch;
   if (capacity * size > kShardByteCap) capacity = kShardByteCap / size;
   shard_capacity_ = static_cast<uint32_t>(capacity);
-  void** storage = static_cast<void**>(
-      MetadataAlloc(sizeof(void*) * capacity * static_cast<size_t>(num_shards_), 64));
+}
+
+bool TransferCache::AllocateShard(int i) {
+  if (shard_capacity_ == 0) return true;
+  void** storage = static_cast<void**>(MetadataAlloc(sizeof(void*) * shard_capacity_, 64));
   if (storage == nullptr) return false;
-  for (int i = 0; i < num_shards_; ++i) {
-    shards_[i].Init(storage + capacity * static_cast<size_t>(i),
-                    static_cast<uint32_t>(capacity));
-  }
+  shards_[i].Init(storage, shard_capacity_);
   return true;
 }
 

@@ -28,6 +28,9 @@ class alignas(64) TransferCacheShard {
   // Up to n objects; with try_lock, gives up (returns 0) when the lock is busy.
   int Remove(void** batch, int n, bool try_lock);
   uint32_t count() const { return count_; }
+  uint32_t capacity() const { return capacity_; }
+  // Where the shard's objects are kept (tests of the layout).
+  const void* storage() const { return slots_; }
   // Racy peeks, without the lock: for choosing a shard, never for moving objects.
   bool LooksEmpty() const { return __atomic_load_n(&count_, __ATOMIC_RELAXED) == 0; }
   bool LooksFull(int n) const {
@@ -62,6 +65,9 @@ class TransferCache {
   constexpr TransferCache() = default;
   // Storage comes from the metadata arena. False when it cannot be had.
   bool Init(uint32_t size_class, int shards);
+  // Init of caches[1 .. num_classes-1] (class cl in caches[cl]), with the shards' storage laid
+  // out shard by shard across the classes (see the definition for why).
+  static bool InitClasses(TransferCache* caches, uint32_t num_classes, int shards);
 
   void Insert(int shard, void* const* batch, int n);
   int Remove(int shard, void** batch, int n);
@@ -76,6 +82,11 @@ class TransferCache {
   size_t cached_objects() const;
 
  private:
+  // Everything but the shards' storage: the central list, the shard count and capacity.
+  void Configure(uint32_t size_class, int shards);
+  // Gives shard i its storage (nothing for a class without shards). False when it cannot.
+  bool AllocateShard(int i);
+
   TransferCacheShard shards_[kMaxShards];
   // 0 until Init. Every member starts zero, so that g_transfer_caches lives in .bss: an
   // initialised member put the array in .data, where reading one class's cache made the kernel's

@@ -1,6 +1,9 @@
 #include "allocator/transfer_cache.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <set>
 #include <thread>
 #include <vector>
@@ -154,6 +157,46 @@ TEST(TransferCache, WaitsForABusyNeighbourThatHoldsObjects) {
   EXPECT_EQ(std::set<void*>(again.begin(), again.end()),
             std::set<void*>(objects.begin(), objects.end()));
   cache.central().InsertRange(again.data(), batch);
+}
+
+TEST(TransferCache, InitClassesLaysTheShardsOutShardByShard) {
+  // What a process on one CPU touches is every class's shard 0: those come first and packed,
+  // so that the bottoms of their stacks share pages; shard 1 of every class comes after.
+  constexpr int kShards = 2;
+  auto caches = std::make_unique<TransferCache[]>(kNumClasses);
+  ASSERT_TRUE(TransferCache::InitClasses(caches.get(), kNumClasses, kShards));
+  uintptr_t shard0_lo = UINTPTR_MAX, shard0_hi = 0, shard1_lo = UINTPTR_MAX;
+  size_t shard0_bytes = 0, sharded_classes = 0;
+  for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
+    ASSERT_EQ(caches[cl].num_shards(), kShards);
+    const TransferCacheShard& first = caches[cl].shard(0);
+    if (first.capacity() == 0) {
+      EXPECT_FALSE(TransferCache::HasShards(cl)) << cl;
+      continue;
+    }
+    ++sharded_classes;
+    const uintptr_t start = reinterpret_cast<uintptr_t>(first.storage());
+    const size_t bytes = sizeof(void*) * first.capacity();
+    shard0_lo = std::min(shard0_lo, start);
+    shard0_hi = std::max(shard0_hi, start + bytes);
+    shard0_bytes += bytes;
+    shard1_lo = std::min(shard1_lo, reinterpret_cast<uintptr_t>(caches[cl].shard(1).storage()));
+  }
+  ASSERT_GT(sharded_classes, 40u);
+  EXPECT_LE(shard0_hi, shard1_lo);
+  // Packed: nothing between them but the arena's 64-byte alignment.
+  EXPECT_LE(shard0_hi - shard0_lo, shard0_bytes + 64 * sharded_classes);
+  // And the caches work: a batch goes in through a shard and comes back out.
+  const uint32_t cl = SizeMap::ClassFor(64);
+  const int batch = static_cast<int>(SizeMap::BatchSize(cl));
+  std::vector<void*> objects(batch), again(batch);
+  ASSERT_EQ(caches[cl].Remove(0, objects.data(), batch), batch);
+  caches[cl].Insert(0, objects.data(), batch);
+  EXPECT_EQ(caches[cl].shard(0).count(), static_cast<uint32_t>(batch));
+  ASSERT_EQ(caches[cl].Remove(1, again.data(), batch), batch);
+  EXPECT_EQ(std::set<void*>(again.begin(), again.end()),
+            std::set<void*>(objects.begin(), objects.end()));
+  caches[cl].central().InsertRange(again.data(), batch);
 }
 
 }  // namespace
