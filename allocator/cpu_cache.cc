@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include "allocator/cache_growth.h"
 #include "allocator/metadata_arena.h"
 #include "allocator/transfer_cache.h"
 
@@ -11,19 +12,11 @@ RSEQMALLOC_CONSTINIT CpuCache g_cpu_cache;
 
 namespace {
 
-// The largest batch any class moves; sizes the on-stack buffers of the slow paths.
-constexpr int kMaxBatch = 64;
-
-int BatchOf(uint32_t size_class) {
-  int batch = static_cast<int>(SizeMap::BatchSize(size_class));
-  return batch < kMaxBatch ? batch : kMaxBatch;
-}
-
 void ReturnToTransferCache(void* arg, size_t size_class, void** items, size_t n) {
   const int shard = static_cast<int>(reinterpret_cast<intptr_t>(arg));
-  const int batch = BatchOf(static_cast<uint32_t>(size_class));
+  const size_t batch = BatchOf(static_cast<uint32_t>(size_class));
   for (size_t done = 0; done < n;) {
-    int chunk = static_cast<int>(n - done < static_cast<size_t>(batch) ? n - done : batch);
+    int chunk = static_cast<int>(n - done < batch ? n - done : batch);
     g_transfer_caches[size_class].Insert(shard, items + done, chunk);
     done += static_cast<size_t>(chunk);
   }
@@ -47,14 +40,7 @@ bool CpuCache::Init(size_t budget_bytes) {
 
 void CpuCache::MaybeGrow(int slot, uint32_t size_class, size_t capacity) {
   const size_t size = SizeMap::ClassSize(size_class);
-  const size_t batch = static_cast<size_t>(BatchOf(size_class));
-  // Slow start: below a batch the capacity doubles (from kSlowStartCapacity), so that a class
-  // this slot uses now and then holds a few objects, not a batch of them.
-  size_t want = batch;
-  if (capacity < batch) {
-    want = capacity < kSlowStartCapacity ? kSlowStartCapacity : capacity;
-    if (capacity + want > batch) want = batch - capacity;
-  }
+  const size_t want = GrowthStep(capacity, BatchOf(size_class));
   std::atomic<size_t>& used = counters_[slot].capacity_bytes;
   if (used.load(std::memory_order_relaxed) + want * size > budget_) return;
   // Grow acts on the slot the thread runs on now, which may differ from `slot` after a
@@ -69,7 +55,7 @@ size_t CpuCache::OnMiss(int slot, uint32_t size_class, Miss miss) {
       .fetch_add(1, std::memory_order_relaxed);
   Miss& last = last_miss_[static_cast<size_t>(slot) * kLastMissStride + size_class];
   const size_t capacity = slab_.Capacity(slot, size_class);
-  const bool grow = capacity < static_cast<size_t>(BatchOf(size_class)) ||
+  const bool grow = capacity < BatchOf(size_class) ||
                     (last != kNoMiss && last != miss);
   last = miss;
   if (!grow || capacity >= SizeMap::MaxCapacity(size_class)) return capacity;
@@ -87,9 +73,8 @@ void* CpuCache::Refill(uint32_t size_class, bool* usable) {
   // One object for the caller and what the stack has room for, at most a batch: a class in
   // slow start takes a few objects, not a batch that would sit here unused.
   const size_t capacity = OnMiss(slot, size_class, kUnderflow);
-  const int batch_size = BatchOf(size_class);
-  const int want = capacity + 1 < static_cast<size_t>(batch_size) ? static_cast<int>(capacity) + 1
-                                                                   : batch_size;
+  const int want =
+      static_cast<int>(RefillCount(capacity, BatchOf(size_class)));
   void* batch[kMaxBatch];
   const int got = g_transfer_caches[size_class].Remove(slot, batch, want);
   if (got == 0) {
@@ -113,7 +98,7 @@ bool CpuCache::Overflow(uint32_t size_class, void* object) {
   if (slab_.Push(size_class, object)) return true;
   void* batch[kMaxBatch + 1];
   const int n = static_cast<int>(
-      slab_.PopBatch(size_class, batch, static_cast<size_t>(BatchOf(size_class))));
+      slab_.PopBatch(size_class, batch, BatchOf(size_class)));
   batch[n] = object;
   g_transfer_caches[size_class].Insert(slot, batch, n + 1);
   return true;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "allocator/cache_growth.h"
 #include "allocator/metadata_arena.h"
 #include "allocator/transfer_cache.h"
 
@@ -41,9 +42,8 @@ ThreadCache* ThreadCache::Current() {
 ThreadCache* ThreadCache::Create() {
   ThreadCache* cache = g_cache_pool.New();
   if (cache == nullptr) return nullptr;
-  for (uint32_t cl = 1; cl < kNumClasses; ++cl) {
-    cache->lists_[cl].max_length = SizeMap::BatchSize(cl);
-  }
+  // Every list starts empty with no room (slow start, allocator/cache_growth.h).
+  for (uint32_t cl = 1; cl < kNumClasses; ++cl) cache->lists_[cl] = FreeList{};
   cache->shard_ = static_cast<int>(__atomic_fetch_add(&g_next_shard, 1, __ATOMIC_RELAXED));
   tls_cache = cache;
   tls_state = CacheState::kLive;
@@ -70,10 +70,13 @@ void* ThreadCache::Allocate(uint32_t size_class) {
     cached_bytes_ -= SizeMap::ClassSize(size_class);
     return object;
   }
-  // Refill one batch, and let the list grow (slow start, like the per-CPU capacities).
-  void* batch[64];
-  int want = static_cast<int>(SizeMap::BatchSize(size_class));
-  if (want > 64) want = 64;
+  // Let the list grow (slow start, as the per-CPU capacities do), then refill what fits.
+  const size_t batch_size = BatchOf(size_class);
+  if (list.max_length < kMaxLengthCap) {
+    list.max_length += static_cast<uint32_t>(GrowthStep(list.max_length, batch_size));
+  }
+  void* batch[kMaxBatch];
+  const int want = static_cast<int>(RefillCount(list.max_length, batch_size));
   const int got = g_transfer_caches[size_class].Remove(shard_, batch, want);
   if (got == 0) {
     errno = ENOMEM;
@@ -85,7 +88,6 @@ void* ThreadCache::Allocate(uint32_t size_class) {
   }
   list.length += static_cast<uint32_t>(got - 1);
   cached_bytes_ += static_cast<size_t>(got - 1) * SizeMap::ClassSize(size_class);
-  if (list.max_length < kMaxLengthCap) list.max_length += static_cast<uint32_t>(want);
   return batch[0];
 }
 
@@ -96,7 +98,13 @@ void ThreadCache::Deallocate(uint32_t size_class, void* object) {
   ++list.length;
   cached_bytes_ += SizeMap::ClassSize(size_class);
   if (__builtin_expect(list.length > list.max_length || cached_bytes_ > kMaxThreadBytes, 0)) {
-    ReleaseBatch(size_class, SizeMap::BatchSize(size_class));
+    const size_t batch_size = BatchOf(size_class);
+    if (list.max_length < batch_size && cached_bytes_ <= kMaxThreadBytes) {
+      // Still in slow start: make room rather than send objects away.
+      list.max_length += static_cast<uint32_t>(GrowthStep(list.max_length, batch_size));
+      return;
+    }
+    ReleaseBatch(size_class, static_cast<uint32_t>(batch_size));
   }
 }
 

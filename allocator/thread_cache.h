@@ -26,6 +26,9 @@ class ThreadCache {
   // Returns every cached object to the transfer caches.
   void Flush();
   size_t cached_bytes() const { return cached_bytes_; }
+  // A class's list: objects held, and how many it may hold before it gives some back (tests).
+  uint32_t ClassLength(uint32_t size_class) const { return lists_[size_class].length; }
+  uint32_t ClassLimit(uint32_t size_class) const { return lists_[size_class].max_length; }
 
  private:
   struct FreeList {
