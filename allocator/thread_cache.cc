@@ -42,8 +42,8 @@ ThreadCache* ThreadCache::Current() {
 ThreadCache* ThreadCache::Create() {
   ThreadCache* cache = g_cache_pool.New();
   if (cache == nullptr) return nullptr;
-  // Every list starts empty with no room (slow start, allocator/cache_growth.h).
-  for (uint32_t cl = 1; cl < kNumClasses; ++cl) cache->lists_[cl] = FreeList{};
+  // Every list starts empty with no room (slow start, allocator/cache_growth.h): New() hands
+  // out zeroed objects.
   cache->shard_ = static_cast<int>(__atomic_fetch_add(&g_next_shard, 1, __ATOMIC_RELAXED));
   tls_cache = cache;
   tls_state = CacheState::kLive;

@@ -66,7 +66,7 @@ bool TransferCache::InitClasses(TransferCache* caches, uint32_t num_classes, int
   // runs on one CPU at a time uses one shard of each class, and a class it barely uses touches
   // only the bottom of that shard's stack: packed this way, those bottoms share pages (two
   // classes of 2 KiB shards per page) instead of each class's shards taking a page of their own.
-  for (int i = 0; i < caches[1].num_shards_; ++i) {
+  for (int i = 0; i < ClampShards(shards); ++i) {
     for (uint32_t cl = 1; cl < num_classes; ++cl) {
       if (!caches[cl].AllocateShard(i)) return false;
     }
@@ -76,7 +76,7 @@ bool TransferCache::InitClasses(TransferCache* caches, uint32_t num_classes, int
 
 void TransferCache::Configure(uint32_t size_class, int shards) {
   central_.Init(size_class);
-  num_shards_ = shards < 1 ? 1 : (shards > kMaxShards ? kMaxShards : shards);
+  num_shards_ = ClampShards(shards);
   // Room for a few batches per shard, bounded in bytes so that large classes do not pin
   // megabytes here. Classes of objects above 4 KiB have no shards: their batches go straight
   // to the central free list. A batch of them is already about kShardByteCap, so a shard held

@@ -57,7 +57,7 @@ class TransferCache {
   static constexpr int kMaxShards = 8;
   // The most a shard holds, in bytes (at least a batch, or the class has no shards).
   static constexpr size_t kShardByteCap = size_t{64} << 10;
-  // Classes of larger objects have no shards either (see Init). The class that 4 KiB requests
+  // Classes of larger objects have no shards either (see Configure). The class that 4 KiB requests
   // fall in is 4224 bytes, so it is the first without.
   static constexpr size_t kMaxShardedObjectBytes = 4096;
   // Whether the class's batches go through shards (otherwise straight to the central list).
@@ -82,6 +82,9 @@ class TransferCache {
   size_t cached_objects() const;
 
  private:
+  static int ClampShards(int shards) {
+    return shards < 1 ? 1 : (shards > kMaxShards ? kMaxShards : shards);
+  }
   // Everything but the shards' storage: the central list, the shard count and capacity.
   void Configure(uint32_t size_class, int shards);
   // Gives shard i its storage (nothing for a class without shards). False when it cannot.
