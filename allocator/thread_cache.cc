@@ -73,10 +73,12 @@ void* ThreadCache::Allocate(uint32_t size_class) {
   // Let the list grow (slow start, as the per-CPU capacities do), then refill what fits.
   const size_t batch_size = BatchOf(size_class);
   if (list.max_length < kMaxLengthCap) {
-    list.max_length += static_cast<uint32_t>(GrowthStep(list.max_length, batch_size));
+    list.max_length +=
+        static_cast<uint32_t>(GrowthStep(list.max_length, batch_size, SlowStartOf(size_class)));
   }
   void* batch[kMaxBatch];
-  const int want = static_cast<int>(RefillCount(list.max_length, batch_size));
+  const int want =
+      static_cast<int>(RefillCount(list.max_length, batch_size, GroupOf(size_class)));
   const int got = g_transfer_caches[size_class].Remove(shard_, batch, want);
   if (got == 0) {
     errno = ENOMEM;
@@ -101,7 +103,8 @@ void ThreadCache::Deallocate(uint32_t size_class, void* object) {
     const size_t batch_size = BatchOf(size_class);
     if (list.max_length < batch_size && cached_bytes_ <= kMaxThreadBytes) {
       // Still in slow start: make room rather than send objects away.
-      list.max_length += static_cast<uint32_t>(GrowthStep(list.max_length, batch_size));
+      list.max_length +=
+        static_cast<uint32_t>(GrowthStep(list.max_length, batch_size, SlowStartOf(size_class)));
       return;
     }
     ReleaseBatch(size_class, static_cast<uint32_t>(batch_size));
