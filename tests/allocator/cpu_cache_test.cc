@@ -9,6 +9,7 @@
 #include "allocator/cpu_cache.h"
 #include "allocator/rseqmalloc.h"
 #include "allocator/size_classes.h"
+#include "allocator/transfer_cache.h"
 #include "gtest/gtest.h"
 
 namespace rseqmalloc {
@@ -51,6 +52,9 @@ TEST(CpuCacheSlowStart, AClassUsedOnceHoldsAFewObjectsNotABatch) {
   const uint32_t cl = SizeMap::ClassFor(kBytes);
   ASSERT_GE(SizeMap::BatchSize(cl), 16u);
   rseqmalloc_flush_cpu_cache();  // capacity 0 in this slot, as in a new process
+  // Refills then come whole from the central list, not short from what the flush left in a
+  // transfer-cache shard (a shard hands out what it has).
+  g_transfer_caches[cl].FlushToCentral();
   ASSERT_EQ(g_cpu_cache.ClassCapacity(slot, cl), 0u);
 
   void* p = malloc(kBytes);
@@ -72,6 +76,7 @@ TEST(CpuCacheSlowStart, AClassAllocatedInALoopReachesAFullBatchInAFewMisses) {
   const size_t batch = SizeMap::BatchSize(cl);
   ASSERT_EQ(batch, 32u);  // the sequence below is worked out for it
   rseqmalloc_flush_cpu_cache();
+  g_transfer_caches[cl].FlushToCentral();  // whole refills, as above
   std::vector<void*> objects(16 * batch);  // 4 KiB: another class
   const uint64_t misses_before = g_cpu_cache.SlotMisses(slot);
   for (void*& p : objects) {

@@ -11,6 +11,7 @@
 #include "allocator/rseqmalloc.h"
 #include "allocator/size_classes.h"
 #include "allocator/thread_cache.h"
+#include "allocator/transfer_cache.h"
 #include "gtest/gtest.h"
 
 namespace rseqmalloc {
@@ -29,6 +30,9 @@ TEST(ThreadCacheSlowStart, AClassUsedOnceHoldsAFewObjectsNotABatch) {
   ASSERT_GE(BatchOf(cl), 16u);
   uint32_t limit_after_malloc = 0, length_after_malloc = 0, limit_after_free = 0,
            length_after_free = 0;
+  // Refills come whole from the central list, not short from a transfer-cache shard that holds
+  // what an earlier thread left.
+  g_transfer_caches[cl].FlushToCentral();
   // A new thread, so that its cache starts empty.
   std::thread([&] {
     void* p = malloc(kBytes);
@@ -57,6 +61,7 @@ TEST(ThreadCacheSlowStart, AListFilledInALoopDoublesItsRoomUpToABatch) {
   std::vector<void*> objects(4 * batch);
   std::vector<uint32_t> limits;
   limits.reserve(objects.size());
+  g_transfer_caches[cl].FlushToCentral();  // whole refills, as above
   std::thread([&] {
     for (void*& p : objects) {
       p = malloc(kBytes);
