@@ -70,10 +70,17 @@ inline constexpr size_t RefillCount(size_t room, size_t batch, size_t group) {
   return count;
 }
 
-// The class properties the functions above take.
+// The class properties the functions above take, and the functions for a size class: what both
+// front ends call.
 inline size_t GroupOf(uint32_t size_class) { return LineGroup(SizeMap::ClassSize(size_class)); }
 inline size_t SlowStartOf(uint32_t size_class) {
   return SlowStartCapacity(SizeMap::ClassSize(size_class), GroupOf(size_class));
+}
+inline size_t ClassGrowthStep(size_t capacity, uint32_t size_class) {
+  return GrowthStep(capacity, BatchOf(size_class), SlowStartOf(size_class));
+}
+inline size_t ClassRefillCount(size_t room, uint32_t size_class) {
+  return RefillCount(room, BatchOf(size_class), GroupOf(size_class));
 }
 
 }  // namespace rseqmalloc

@@ -40,7 +40,7 @@ bool CpuCache::Init(size_t budget_bytes) {
 
 void CpuCache::MaybeGrow(int slot, uint32_t size_class, size_t capacity) {
   const size_t size = SizeMap::ClassSize(size_class);
-  const size_t want = GrowthStep(capacity, BatchOf(size_class), SlowStartOf(size_class));
+  const size_t want = ClassGrowthStep(capacity, size_class);
   std::atomic<size_t>& used = counters_[slot].capacity_bytes;
   if (used.load(std::memory_order_relaxed) + want * size > budget_) return;
   // Grow acts on the slot the thread runs on now, which may differ from `slot` after a
@@ -73,8 +73,7 @@ void* CpuCache::Refill(uint32_t size_class, bool* usable) {
   // One object for the caller and what the stack has room for, at most a batch: a class in
   // slow start takes a few objects, not a batch that would sit here unused.
   const size_t capacity = OnMiss(slot, size_class, kUnderflow);
-  const int want =
-      static_cast<int>(RefillCount(capacity, BatchOf(size_class), GroupOf(size_class)));
+  const int want = static_cast<int>(ClassRefillCount(capacity, size_class));
   void* batch[kMaxBatch];
   const int got = g_transfer_caches[size_class].Remove(slot, batch, want);
   if (got == 0) {

@@ -14,14 +14,14 @@ namespace rseqmalloc {
 // The per-CPU front end: one stack of free objects per size class in every slot (CPU or mm_cid)
 // of the rseq slab. malloc pops and free pushes inside a restartable sequence: no lock, no
 // atomic, no fence. The slow paths below run when a stack is empty or full: they move up to a
-// batch from or to the transfer cache. A class's capacity starts at zero. Up to one batch it grows on
-// every miss, doubling from 2 objects (slow start, allocator/cache_growth.h): a class this slot
-// uses now and then holds a few objects, where a whole batch of them (up to 64 KiB, e.g. 32
-// objects of 2 KiB) would sit unused on every CPU. Beyond a batch it grows by a batch each time its misses alternate
-// between underflow and overflow (a class that is both allocated and freed here, for which a
-// larger stack saves trips to the transfer cache), while the slot's byte budget allows. A class
-// that only underflows (a consumer) or only overflows (a producer) gains nothing from a deeper
-// stack and keeps one batch.
+// batch from or to the transfer cache. A class's capacity starts at zero. Up to one batch it
+// grows on every miss, doubling (slow start, allocator/cache_growth.h): a class this slot uses
+// now and then holds a few objects, where a whole batch of them (up to 64 KiB, e.g. 32 objects
+// of 2 KiB) would sit unused on every CPU. Beyond a batch it grows by a batch each time its
+// misses alternate between underflow and overflow (a class that is both allocated and freed
+// here, for which a larger stack saves trips to the transfer cache), while the slot's byte budget
+// allows. A class that only underflows (a consumer) or only overflows (a producer) gains nothing
+// from a deeper stack and keeps one batch.
 // What free() reads as the class of every pointer until the allocator is initialised: only
 // free(nullptr) (page 0) can legitimately happen then, and it reads class 0.
 inline constexpr uint8_t kNoClassesYet[1] = {0};

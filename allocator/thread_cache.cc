@@ -27,6 +27,11 @@ RSEQMALLOC_CONSTINIT unsigned g_next_shard = 0;
 constexpr uint32_t kMaxLengthCap = 256;
 constexpr size_t kMaxThreadBytes = 2 << 20;
 
+// Raises a list's limit by the slow-start step (allocator/cache_growth.h).
+void GrowLimit(uint32_t* max_length, uint32_t size_class) {
+  *max_length += static_cast<uint32_t>(ClassGrowthStep(*max_length, size_class));
+}
+
 }  // namespace
 
 SpinLock& ThreadCachePoolLock() { return g_cache_pool.lock(); }
@@ -71,14 +76,9 @@ void* ThreadCache::Allocate(uint32_t size_class) {
     return object;
   }
   // Let the list grow (slow start, as the per-CPU capacities do), then refill what fits.
-  const size_t batch_size = BatchOf(size_class);
-  if (list.max_length < kMaxLengthCap) {
-    list.max_length +=
-        static_cast<uint32_t>(GrowthStep(list.max_length, batch_size, SlowStartOf(size_class)));
-  }
+  if (list.max_length < kMaxLengthCap) GrowLimit(&list.max_length, size_class);
   void* batch[kMaxBatch];
-  const int want =
-      static_cast<int>(RefillCount(list.max_length, batch_size, GroupOf(size_class)));
+  const int want = static_cast<int>(ClassRefillCount(list.max_length, size_class));
   const int got = g_transfer_caches[size_class].Remove(shard_, batch, want);
   if (got == 0) {
     errno = ENOMEM;
@@ -103,8 +103,7 @@ void ThreadCache::Deallocate(uint32_t size_class, void* object) {
     const size_t batch_size = BatchOf(size_class);
     if (list.max_length < batch_size && cached_bytes_ <= kMaxThreadBytes) {
       // Still in slow start: make room rather than send objects away.
-      list.max_length +=
-        static_cast<uint32_t>(GrowthStep(list.max_length, batch_size, SlowStartOf(size_class)));
+      GrowLimit(&list.max_length, size_class);
       return;
     }
     ReleaseBatch(size_class, static_cast<uint32_t>(batch_size));

@@ -18,8 +18,8 @@ std::vector<size_t> Refills(uint32_t cl, size_t objects) {
   std::vector<size_t> refills;
   size_t capacity = 0;
   for (size_t handed = 0; handed < objects;) {
-    if (capacity < batch) capacity += GrowthStep(capacity, batch, SlowStartOf(cl));
-    refills.push_back(RefillCount(capacity, batch, GroupOf(cl)));
+    if (capacity < batch) capacity += ClassGrowthStep(capacity, cl);
+    refills.push_back(ClassRefillCount(capacity, cl));
     handed += refills.back();
   }
   return refills;
